@@ -1,0 +1,67 @@
+# Everything a person runs. `make book` and `make test` each install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR_STAMP := _vendor/.installed
+JB_FLAGS := -W -n --keep-going
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help env vendor book test lab exercises lint bench chromium clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make book       build the course site into _build/html (installs what it needs)"
+	@echo "make test       run every test (installs what it needs, Chromium included)"
+	@echo "make lab        open the exercises in JupyterLab with the grader importable"
+	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make bench      run the benchmarks and write bench/RESULTS.md"
+	@echo "make lint       ruff on the grader, tests and tools"
+
+env: $(STAMP)
+
+# The virtual environment: pinned requirements, every transitive version fixed by
+# constraints.txt, and the grader package in editable mode.
+$(STAMP): requirements.txt constraints.txt grader/pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (see README)"; exit 1; }
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-build-isolation -c constraints.txt -e grader
+	touch $@
+
+# JavaScript the site serves itself (widgets, require.js, MathJax), from the npm registry.
+vendor: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): tools/vendor/package.json tools/vendor/package-lock.json tools/vendor/copy_assets.py
+	@command -v npm >/dev/null || { echo "npm is required to vendor the site's JavaScript: apt-get install -y nodejs npm"; exit 1; }
+	cd tools/vendor && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	$(PYTHON) tools/vendor/copy_assets.py
+	touch $@
+
+book: env vendor
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo "The course site is in $(CURDIR)/_build/html/index.html"
+
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: env vendor chromium
+	$(BIN)/python -m pytest tests
+
+lab: env
+	$(BIN)/jupyter lab exercises
+
+exercises: env
+	$(BIN)/python tools/generate_exercises.py
+
+lint: env
+	$(BIN)/ruff check grader tests tools bench
+	$(BIN)/ruff format --check grader tests tools bench
+
+bench: env vendor
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf _build _vendor _extra tools/vendor/node_modules

@@ -1,0 +1,68 @@
+"""The grader as a learner meets it in a notebook.
+
+Exercise notebooks start with ``from actgrader.notebook import check`` and each task's test
+cell calls ``check("<task id>", <your object>)``: it runs the task's public cases on the spot
+and prints a short verdict. The instructor's copy of that cell (the nbgrader source in
+``solutions/``) also calls :func:`grade` inside a hidden-tests region; ``nbgrader autograde``
+reads the number it returns as the cell's partial credit.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from actgrader.grading.answer import LocalAnswer
+from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
+from actgrader.grading.secret import load_secret
+from actgrader.grading.verdict import grade_text, self_check_text
+from actgrader.tasks import get_task
+
+_REFERENCE_MESSAGE = (
+    "This is the course's reference implementation, not your own code: write the function "
+    "yourself. Importing it earns no points when your work is graded."
+)
+
+
+class Score(float):
+    """A task's points; displayed as a bare number so nbgrader reads it as partial credit."""
+
+    def __repr__(self) -> str:
+        return f"{float(self):g}"
+
+
+def _is_reference(obj: Any) -> bool:
+    module = getattr(obj, "__module__", None) or ""
+    return module == "actgrader" or module.startswith("actgrader.")
+
+
+def _zero_result(task: Task, include_hidden: bool) -> TaskResult:
+    outcomes = tuple(
+        CaseOutcome(c.name, c.title, c.points, 0.0, c.hidden, "failed", _REFERENCE_MESSAGE, task.section)
+        for c in task.cases
+        if include_hidden or not c.hidden
+    )
+    return TaskResult(task.id, task.title, task.answer, outcomes, hidden_ran=include_hidden)
+
+
+def check(task_id: str, answer: Any) -> None:
+    """Run the public cases of ``task_id`` on ``answer`` and print what passed and what did not."""
+    task = get_task(task_id)
+    if _is_reference(answer):
+        result = _zero_result(task, include_hidden=False)
+    else:
+        result = run_task(task, LocalAnswer(answer, task.answer), secret=None, include_hidden=False)
+    print(self_check_text(task, result))
+
+
+def grade(task_id: str, answer: Any) -> Score:
+    """Run every case of ``task_id`` (hidden ones need the instructor secret) and return the points."""
+    task = get_task(task_id)
+    secret = load_secret()
+    if _is_reference(answer):
+        result = _zero_result(task, include_hidden=True)
+    else:
+        result = run_task(task, LocalAnswer(answer, task.answer), secret=secret, include_hidden=True)
+    print(grade_text(task, result))
+    sys.stdout.flush()
+    return Score(result.earned)

@@ -1,0 +1,123 @@
+"""Task ``forward_pass``: propagate a batch through a stack of layers with an activation between them.
+
+The learner writes ``forward_pass(x, weights, activation)``; it is compared with
+:func:`actgrader.reference.forward.forward_pass`. Wrong answers that come from a known
+misconception are recognised and named.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from actgrader.grading import CaseContext, Ref, Task, expect
+from actgrader.grading.answer import Answer
+from actgrader.reference import forward as ref
+
+TASK = Task(
+    "forward_pass",
+    "Forward propagation through a stack of layers",
+    answer="forward_pass",
+    section="forward-propagation#sec-forward-equations",
+)
+
+_ACTIVATIONS = {"torch.relu": torch.relu, "torch.tanh": torch.tanh, "torch.sigmoid": torch.sigmoid}
+
+
+def _example(seed: int, widths: tuple[int, ...], batch: int, dtype: torch.dtype = torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, widths[0], generator=gen, dtype=dtype)
+    return x, ref.random_weights(widths, gen, dtype)
+
+
+def _judge(answer: Answer, x: torch.Tensor, weights: list[torch.Tensor], act_name: str) -> None:
+    act = _ACTIVATIONS[act_name]
+    got = answer(x, weights, Ref(act_name))
+    want = ref.forward_pass(x, weights, act)
+    expect.tensor(got, name="the output", shape=want.shape)
+    identity = lambda h: h
+    mistakes = [
+        (
+            (
+                "The activation was applied after the output layer too. The last layer is linear: "
+                "the activation goes between layers, and the output is W_K h_{K-1}."
+            ),
+            act(want),
+        ),
+        (
+            (
+                "No activation was applied between the layers, so your network is one linear map "
+                "(W_K ... W_1 x). Apply `activation` after every layer but the last."
+            ),
+            ref.forward_pass(x, weights, identity),
+        ),
+        (
+            (
+                "The activation was applied to the input x as well. It belongs after each hidden layer's "
+                "matrix product, not before the first one."
+            ),
+            ref.forward_pass(act(x), weights, act),
+        ),
+    ]
+    if act_name != "torch.relu":
+        mistakes.append(
+            (
+                "Your function used ReLU whatever `activation` it was given. Call the `activation` argument.",
+                ref.forward_pass(x, weights, torch.relu),
+            )
+        )
+    expect.close(
+        got,
+        want,
+        name="the output",
+        rtol=1e-4,
+        atol=1e-5,
+        mistakes=mistakes,
+        otherwise="The output differs from W_K f(... f(W_1 x)). Check each layer computes h @ W.T "
+        "(one example per row) and that the activation sits between layers.",
+    )
+
+
+@TASK.case(points=1)
+def relu_network(answer: Answer, ctx: CaseContext) -> None:
+    """a four-layer ReLU network"""
+    x, weights = _example(ctx.small_seed(), (3, 5, 4, 6, 2), batch=7)
+    _judge(answer, x, weights, "torch.relu")
+
+
+@TASK.case(points=1)
+def uses_the_given_activation(answer: Answer, ctx: CaseContext) -> None:
+    """the same network with tanh, then sigmoid"""
+    x, weights = _example(ctx.small_seed(), (4, 6, 6, 3), batch=5)
+    _judge(answer, x, weights, "torch.tanh")
+    _judge(answer, x, weights, "torch.sigmoid")
+
+
+@TASK.case(points=1)
+def keeps_dtype_and_single_example(answer: Answer, ctx: CaseContext) -> None:
+    """a float64 batch of one example keeps its dtype"""
+    x, weights = _example(ctx.small_seed(), (2, 3, 3, 1), batch=1, dtype=torch.float64)
+    got = answer(x, weights, Ref("torch.relu"))
+    expect.tensor(got, name="the output", shape=(1, 1), dtype=torch.float64)
+    _judge(answer, x, weights, "torch.relu")
+
+
+@TASK.case(points=2, hidden=True)
+def random_networks(answer: Answer, ctx: CaseContext) -> None:
+    """networks of random depth, widths, batch size and activation"""
+    rng = ctx.rng()
+    for _ in range(3):
+        depth = int(rng.integers(2, 7))
+        widths = tuple(int(n) for n in rng.integers(1, 17, size=depth + 1))
+        batch = int(rng.integers(1, 33))
+        act_name = str(rng.choice(sorted(_ACTIVATIONS)))
+        x, weights = _example(int(rng.integers(2**31)), widths, batch)
+        _judge(answer, x, weights, act_name)
+
+
+@TASK.case(points=1, hidden=True)
+def single_layer(answer: Answer, ctx: CaseContext) -> None:
+    """one layer: no activation at all"""
+    rng = ctx.rng()
+    widths = (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+    x, weights = _example(ctx.small_seed(), widths, batch=int(rng.integers(1, 9)))
+    _judge(answer, x, weights, "torch.tanh")
