@@ -91,12 +91,16 @@ class Task:
         answer: str,
         section: str,
         kind: Literal["function", "value"] = "function",
+        reference: Any = None,
     ) -> None:
+        """``reference`` is what a correct learner would hand in (a reference function or value):
+        tests run every case against it, so a task whose own cases reject it cannot ship."""
         self.id = task_id
         self.title = title
         self.answer = answer
         self.section = section
         self.kind = kind
+        self.reference = reference
         self.cases: list[Case] = []
 
     def __repr__(self) -> str:

@@ -105,7 +105,8 @@ class _Encoder:
         return len(self.buffers) - 1
 
     def array(self, arr: np.ndarray, kind: str, dtype_name: str | None = None) -> dict:
-        arr = np.ascontiguousarray(arr)
+        if not arr.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
+            arr = arr.copy(order="C")
         name = dtype_name or arr.dtype.name
         if arr.dtype.name not in _NUMPY_DTYPES:
             raise CodecError(f"arrays of dtype {arr.dtype} are not supported")
@@ -123,6 +124,8 @@ class _Encoder:
             raise CodecError(f"value has more than {MAX_ITEMS} items")
         if depth > MAX_DEPTH:
             raise CodecError(f"value nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, np.generic):  # before float: np.float64 subclasses float
+            return {"$scalar": self.array(np.asarray(value), "numpy")}
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, int):
@@ -139,8 +142,6 @@ class _Encoder:
             return {"$ref": value.path}
         if isinstance(value, np.ndarray):
             return self.array(value, "numpy")
-        if isinstance(value, np.generic):
-            return {"$scalar": self.array(np.asarray(value), "numpy")}
         torch = _torch()
         if isinstance(value, torch.Tensor):
             tensor = value.detach().cpu()

@@ -17,6 +17,7 @@ TASK = Task(
     "forward_pass",
     "Forward propagation through a stack of layers",
     answer="forward_pass",
+    reference=ref.forward_pass,
     section="forward-propagation#sec-forward-equations",
 )
 

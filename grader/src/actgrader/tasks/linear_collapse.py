@@ -15,6 +15,7 @@ TASK = Task(
     "linear_collapse",
     "Collapse a stack of linear layers into one matrix",
     answer="collapse_linear_stack",
+    reference=ref.collapse_linear_stack,
     section="forward-propagation#sec-collapse",
 )
 

@@ -1,0 +1,86 @@
+"""check() and grade() as a learner and nbgrader meet them."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from actgrader import notebook
+from actgrader.grading.secret import SECRET_ENV
+from actgrader.reference import forward as ref
+from actgrader.tasks import UnknownTask, get_task
+
+
+def _my_forward(x, weights, activation):
+    h = x
+    for k, w in enumerate(weights):
+        h = h @ w.T
+        if k < len(weights) - 1:
+            h = activation(h)
+    return h
+
+
+def test_check_prints_public_verdict_and_never_claims_all_tests(capsys):
+    notebook.check("forward_pass", _my_forward)
+    out = capsys.readouterr().out
+    task = get_task("forward_pass")
+    assert out.startswith(f"forward_pass: all {len(task.cases) - sum(c.hidden for c in task.cases)} public cases pass.")
+    assert "all tests passed" not in out.lower()
+    assert "Hidden cases" in out and "run only when your work is graded" in out
+    for case in task.cases:
+        if case.hidden:
+            assert case.title not in out  # hidden cases are never described
+
+
+def test_grade_returns_a_number_nbgrader_can_read(monkeypatch, capsys):
+    monkeypatch.setenv(SECRET_ENV, "a secret for tests")
+    score = notebook.grade("forward_pass", _my_forward)
+    assert float(repr(score)) == get_task("forward_pass").points
+    out = capsys.readouterr().out
+    assert "hidden cases 2/2 pass" in out
+
+
+def test_grade_without_secret_says_public_only(monkeypatch, capsys):
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    monkeypatch.delenv("ACTGRADER_SECRET_FILE", raising=False)
+    score = notebook.grade("forward_pass", _my_forward)
+    assert float(score) == get_task("forward_pass").public_points
+    assert "public cases only" in capsys.readouterr().out
+
+
+def test_handing_in_the_reference_implementation_earns_nothing(monkeypatch, capsys):
+    monkeypatch.setenv(SECRET_ENV, "a secret for tests")
+    assert float(notebook.grade("forward_pass", ref.forward_pass)) == 0
+    assert "reference implementation" in capsys.readouterr().out
+
+
+def test_warnings_and_stderr_from_learner_code_do_not_leak(capsys):
+    # nbgrader scores a test cell 0 when anything reaches stderr.
+    def noisy(x, weights, activation):
+        warnings.warn("careful", UserWarning, stacklevel=1)
+        import sys
+
+        print("debug print", file=sys.stderr)
+        return _my_forward(x, weights, activation)
+
+    notebook.check("forward_pass", noisy)
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "debug print" not in captured.out
+
+
+def test_learner_receives_copies_not_the_checks_tensors(capsys):
+    def mutating(x, weights, activation):
+        for w in weights:
+            w.zero_()
+        return torch.zeros(x.shape[0], 1)
+
+    notebook.check("forward_pass", mutating)  # must not crash nor corrupt the reference values
+    assert "0 of" in capsys.readouterr().out
+
+
+def test_unknown_task_ids_are_explained():
+    with pytest.raises(UnknownTask, match="known tasks"):
+        notebook.check("no_such_task", _my_forward)
