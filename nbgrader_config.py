@@ -1,0 +1,42 @@
+"""nbgrader configuration for the course (nbgrader 0.9).
+
+The course directory is the folder holding this file: ``solutions/`` is nbgrader's source
+directory (the single, instructor-side copy of every exercise notebook, solutions and hidden
+tests included) and ``exercises/`` its release directory (what learners get, produced by
+``make exercises``). One assignment per exercise notebook:
+``solutions/<assignment>/<assignment>.ipynb`` -> ``exercises/<assignment>/<assignment>.ipynb``.
+
+The gradebook is a SQLite file outside the working tree (in the system's temporary
+directory, one per course directory) so that no command leaves a database in the repository.
+An instructor who keeps grades across terms points ``NBGRADER_DB_URL`` at a lasting place.
+``tools/generate_exercises.py`` and the tests copy this file into throwaway course
+directories and pass their own ``--CourseDirectory.db_url``.
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+_ROOT = Path(__file__).resolve().parent
+_ROOT_TAG = hashlib.sha256(str(_ROOT).encode()).hexdigest()[:12]
+
+c.CourseDirectory.course_id = "activations"
+c.CourseDirectory.root = str(_ROOT)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL",
+    "sqlite:///" + str(Path(tempfile.gettempdir()) / f"activations-gradebook-{_ROOT_TAG}.db"),
+)
+
+# Each cell of a submission gets this long when nbgrader executes it (autograde, validate).
+# A cell that runs out of time is an error, so its test cell scores 0.
+c.ExecutePreprocessor.timeout = 60
+
+# The stub that replaces a solution region in the release: the learner's function keeps its
+# `def` line and docstring and raises until they write the body.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,0 +1,175 @@
+"""Regenerate ``exercises/`` from ``solutions/`` with nbgrader's own ``generate_assignment``.
+
+``solutions/<assignment>/<assignment>.ipynb`` is the single source of every exercise. This
+script copies the sources and ``nbgrader_config.py`` into a throwaway course directory (with
+its own temporary gradebook, so nothing lands in the repository), runs
+``nbgrader generate_assignment`` there, and copies the release into ``exercises/`` in a
+canonical form (no outputs, stable JSON), so that regenerating twice gives byte-identical
+files and ``git diff`` shows only real changes. It also rewrites ``exercises/README.md``
+(see ``tools/exercise_readme.py``).
+
+Run it with ``make exercises``; ``--check`` regenerates into a temporary folder and exits 1
+when the committed ``exercises/`` differ. The tests import :func:`generate` and
+:func:`compare_trees` to do the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "solutions"
+EXERCISES = REPO / "exercises"
+CONFIG = REPO / "nbgrader_config.py"
+README_NAME = "README.md"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import exercise_readme  # noqa: E402 - a sibling module, importable once tools/ is on the path
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader command exited with an error; the message carries its log."""
+
+
+def assignments(source_dir: Path = SOLUTIONS) -> list[str]:
+    """The assignments in ``source_dir``: folders ``<name>`` holding ``<name>.ipynb``."""
+    return sorted(p.name for p in source_dir.iterdir() if p.is_dir() and (p / f"{p.name}.ipynb").is_file())
+
+
+def nbgrader_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for nbgrader commands.
+
+    nbgrader runs ``alembic`` as a subprocess to set up its gradebook, so the virtual
+    environment's ``bin`` folder must come first on ``PATH`` even when this interpreter was
+    started without activating it.
+    """
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    env.pop("NBGRADER_DB_URL", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_nbgrader(
+    args: Sequence[str], course_dir: Path, *, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``nbgrader <args>`` in ``course_dir`` with a gradebook inside that directory."""
+    db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.db_url={db_url}"]
+    done = subprocess.run(command, cwd=course_dir, env=nbgrader_env(env), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise NbgraderFailed(f"`nbgrader {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def make_course(course_dir: Path, source_dir: Path = SOLUTIONS, config: Path = CONFIG) -> Path:
+    """Fill ``course_dir`` with a copy of the sources and the course's nbgrader config."""
+    course_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(config, course_dir / "nbgrader_config.py")
+    shutil.copytree(source_dir, course_dir / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return course_dir
+
+
+def normalise_notebook(text: str) -> str:
+    """``text`` (a notebook's JSON) in canonical form: no outputs or execution counts, stable JSON."""
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nbformat.validate(nb)
+    return nbformat.writes(nb) + "\n"
+
+
+def release(course_dir: Path, names: Sequence[str]) -> None:
+    """Run ``nbgrader generate_assignment`` in ``course_dir`` for every assignment in ``names``."""
+    for name in names:
+        run_nbgrader(["generate_assignment", name, "--force"], course_dir)
+
+
+def generate(
+    dest: Path = EXERCISES, *, source_dir: Path = SOLUTIONS, config: Path = CONFIG, readme: bool = True
+) -> list[Path]:
+    """Regenerate the release of every assignment in ``source_dir`` into ``dest``.
+
+    Assignment folders in ``dest`` are replaced wholesale (a notebook removed from the
+    sources disappears from the release too); other files in ``dest`` are left alone except
+    ``README.md``, which is rewritten when ``readme`` is true. Returns the files written.
+    """
+    names = assignments(source_dir)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="actgrader-release-") as tmp:
+        course = make_course(Path(tmp) / "course", source_dir, config)
+        release(course, names)
+        dest.mkdir(parents=True, exist_ok=True)
+        for stale in sorted(p for p in dest.iterdir() if p.is_dir() and p.name not in names):
+            if (stale / f"{stale.name}.ipynb").exists():
+                shutil.rmtree(stale)
+        for name in names:
+            target = dest / name
+            if target.exists():
+                shutil.rmtree(target)
+            for path in sorted((course / "exercises" / name).rglob("*")):
+                if path.is_dir() or ".ipynb_checkpoints" in path.parts:
+                    continue
+                out = target / path.relative_to(course / "exercises" / name)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if path.suffix == ".ipynb":
+                    out.write_text(normalise_notebook(path.read_text(encoding="utf-8")), encoding="utf-8")
+                else:
+                    shutil.copyfile(path, out)
+                written.append(out)
+    if readme:
+        out = dest / README_NAME
+        out.write_text(exercise_readme.render(source_dir), encoding="utf-8")
+        written.append(out)
+    return written
+
+
+def compare_trees(expected: Path, actual: Path) -> list[str]:
+    """Relative paths that differ between two folders (missing on either side, or other bytes)."""
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts
+        }
+
+    want, got = files(expected), files(actual)
+    return sorted(name for name in want.keys() | got.keys() if want.get(name) != got.get(name))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dest", type=Path, default=EXERCISES, help="release folder (default: exercises/)")
+    parser.add_argument("--check", action="store_true", help="only report whether the committed release is up to date")
+    args = parser.parse_args(argv)
+    if args.check:
+        with tempfile.TemporaryDirectory(prefix="actgrader-check-") as tmp:
+            generate(Path(tmp))
+            drift = compare_trees(Path(tmp), args.dest)
+        if drift:
+            print("exercises/ is out of date with solutions/ (run `make exercises`):", *drift, sep="\n  ")
+            return 1
+        print("exercises/ is up to date.")
+        return 0
+    for path in generate(args.dest):
+        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
