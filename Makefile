@@ -40,8 +40,9 @@ $(VENDOR_STAMP): tools/vendor/package.json tools/vendor/package-lock.json tools/
 	$(PYTHON) tools/vendor/copy_assets.py
 	touch $@
 
+# Builds of one tree are serialised (flock), so two make book runs cannot clobber _build.
 book: env vendor
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	flock $(CURDIR)/.book-build.lock $(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The course site is in $(CURDIR)/_build/html/index.html"
 
 chromium:
