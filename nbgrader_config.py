@@ -18,6 +18,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 _ROOT = Path(__file__).resolve().parent
@@ -40,3 +43,7 @@ c.ExecutePreprocessor.timeout = 60
 # `def` line and docstring and raises until they write the body.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Feedback shows each test cell as the learner's release had it: the hidden-tests region
+# (the `grade(...)` call) is cleared again. Its output only counts hidden cases anyway.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

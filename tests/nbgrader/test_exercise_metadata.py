@@ -1,0 +1,194 @@
+"""Lint of the exercise notebooks against the cell conventions in CONTRIBUTING.md.
+
+Fast: reads the notebooks, runs nothing. The sources in ``solutions/`` carry full nbgrader
+metadata, one test cell per task worth exactly the task's points, and no outputs; the
+committed release in ``exercises/`` holds neither solutions nor hidden tests.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+
+import nbformat
+import pytest
+from exercise_nb import (
+    ASSIGNMENTS,
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    by_grade_id,
+    expected_check_cell,
+    expected_released_check_cell,
+    generate_exercises,
+    meta,
+    read,
+    release_path,
+    solution_bodies,
+    source_path,
+    tasks_in,
+)
+
+from actgrader.links import section_url
+
+REQUIRED_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+
+
+def test_there_are_assignments():
+    assert "forward-propagation" in ASSIGNMENTS
+    for name in ASSIGNMENTS:
+        assert release_path(name).is_file(), f"{name} has no release: run `make exercises`"
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def assignment(request):
+    return request.param
+
+
+@pytest.fixture
+def source(assignment):
+    nb = read(source_path(assignment))
+    nbformat.validate(nb)
+    return nb
+
+
+def test_every_code_cell_is_an_nbgrader_cell_with_full_metadata(source):
+    grade_ids = []
+    for cell in source.cells:
+        m = meta(cell)
+        if cell.cell_type == "code":
+            assert m, f"code cell without nbgrader metadata:\n{cell.source[:200]}"
+        if not m:
+            continue
+        assert REQUIRED_KEYS <= m.keys(), f"{m.get('grade_id')}: missing {REQUIRED_KEYS - m.keys()}"
+        assert m["schema_version"] == 3
+        for key in ("grade", "locked", "solution"):
+            assert isinstance(m[key], bool), f"{m['grade_id']}: {key} must be true or false"
+        if m["grade"]:
+            assert m.get("points", 0) > 0, f"{m['grade_id']}: a graded cell needs points"
+        assert cell.id == m["grade_id"], "cell ids follow grade ids (stable diffs)"
+        grade_ids.append(m["grade_id"])
+    repeated = [g for g, n in Counter(grade_ids).items() if n > 1]
+    assert not repeated, f"grade_ids used twice: {repeated}"
+
+
+def test_each_task_has_answer_check_and_demo_cells_in_order(assignment, source):
+    cells = by_grade_id(source)
+    order = list(cells)
+    tasks = tasks_in(assignment)
+    assert tasks, "the notebook checks no task"
+    for task in tasks:
+        answer, check = cells.get(f"{task.id}_answer"), cells[f"{task.id}_check"]
+        assert answer is not None, f"no {task.id}_answer cell"
+        assert answer.cell_type == "code"
+        assert meta(answer) | {"grade_id": None} == {
+            "grade": False,
+            "grade_id": None,
+            "locked": False,
+            "schema_version": 3,
+            "solution": True,
+            "task": False,
+        }
+        assert meta(check)["grade"] and meta(check)["locked"] and not meta(check)["solution"]
+        assert order.index(f"{task.id}_answer") < order.index(f"{task.id}_check")
+        demo = f"{task.id}_demo"
+        if demo in cells:
+            assert order.index(f"{task.id}_check") < order.index(demo), "a demo follows its task's test cell"
+
+
+def test_check_cells_call_check_and_grade_and_are_worth_the_task(assignment, source):
+    cells = by_grade_id(source)
+    graded = [g for g, c in cells.items() if meta(c)["grade"]]
+    tasks = tasks_in(assignment)
+    assert sorted(graded) == sorted(f"{t.id}_check" for t in tasks), "only test cells are graded"
+    for task in tasks:
+        cell = cells[f"{task.id}_check"]
+        assert cell.source == expected_check_cell(task)
+        assert meta(cell)["points"] == task.points, f"{task.id}: cell points must equal the task's total"
+
+
+def test_answer_cells_define_the_function_around_one_solution_region(assignment, source):
+    cells = by_grade_id(source)
+    for task in tasks_in(assignment):
+        text = cells[f"{task.id}_answer"].source
+        assert text.count(BEGIN_SOLUTION) == 1 and text.count(END_SOLUTION) == 1
+        assert len(solution_bodies(text)) == 1
+        kept = text.split(BEGIN_SOLUTION)[0]
+        (fn,) = ast.parse(text).body
+        assert isinstance(fn, ast.FunctionDef) and fn.name == task.answer
+        assert ast.get_docstring(fn), f"{task.answer} keeps a docstring in the release"
+        assert kept.lstrip().startswith(f"def {task.answer}("), "the def line stays in the release"
+        assert text.rstrip().endswith(END_SOLUTION), "nothing after the solution region"
+
+
+def test_locked_cells_are_setup_or_demo_and_tagged(assignment, source):
+    task_ids = {t.id for t in tasks_in(assignment)}
+    code_cells = [c for c in source.cells if c.cell_type == "code"]
+    assert meta(code_cells[0])["grade_id"] == "setup", "the setup cell is the first code cell"
+    for cell in code_cells:
+        m = meta(cell)
+        if not m["locked"] or m["grade"]:
+            continue
+        tags = cell.metadata.get("tags", [])
+        if m["grade_id"] == "setup":
+            assert tags == ["setup"]
+            assert "import torch" in cell.source
+            assert "from actgrader.notebook import check" in cell.source
+        else:
+            assert m["grade_id"].endswith("_demo"), f"locked cell {m['grade_id']} is neither setup nor demo"
+            assert m["grade_id"].removesuffix("_demo") in task_ids
+            assert tags == ["demo"]
+            assert "check(" not in cell.source and "grade(" not in cell.source, "demos are not part of grading"
+
+
+def test_hidden_tests_only_in_test_cells(source):
+    for cell in source.cells:
+        if BEGIN_HIDDEN in cell.source or END_HIDDEN in cell.source:
+            assert meta(cell).get("grade"), "a hidden-tests region outside a graded cell"
+        if BEGIN_SOLUTION in cell.source:
+            assert meta(cell).get("solution")
+
+
+def test_markdown_links_each_task_to_its_book_section(assignment, source):
+    prose = "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
+    for task in tasks_in(assignment):
+        assert f"]({section_url(task.section)})" in prose, f"{task.id}: no link to {task.section}"
+
+
+def test_sources_are_stored_without_outputs_and_canonical(assignment, source):
+    for cell in source.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    text = source_path(assignment).read_text(encoding="utf-8")
+    assert text == generate_exercises.normalise_notebook(text), "not stored in canonical JSON"
+
+
+def test_release_keeps_neither_solutions_nor_hidden_tests(assignment, source):
+    release = read(release_path(assignment))
+    everything = "\n".join(c.source for c in release.cells)
+    for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN, "grade("):
+        assert marker not in everything
+    src_cells, rel_cells = by_grade_id(source), by_grade_id(release)
+    assert list(rel_cells) == list(src_cells)
+    for task in tasks_in(assignment):
+        answer = src_cells[f"{task.id}_answer"].source
+        kept = answer.split(BEGIN_SOLUTION)[0].rstrip(" ")
+        assert rel_cells[f"{task.id}_answer"].source == kept + STUB
+        assert rel_cells[f"{task.id}_check"].source == expected_released_check_cell(task)
+    for cell in release.cells:
+        m = meta(cell)
+        if m.get("locked") or m.get("solution"):
+            assert m.get("checksum"), f"{m['grade_id']}: the release lost its checksum"
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+
+
+def test_release_markdown_and_locked_cells_match_the_source(assignment, source):
+    release = read(release_path(assignment))
+    assert len(release.cells) == len(source.cells)
+    for src, rel in zip(source.cells, release.cells, strict=True):
+        m = meta(src)
+        if src.cell_type == "markdown" or (m.get("locked") and not m.get("grade")):
+            assert rel.source == src.source
