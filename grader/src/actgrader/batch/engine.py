@@ -1,0 +1,351 @@
+"""Grading a batch: find the submissions, grade each in its own sandbox, write the records.
+
+:func:`grade_submissions` is the library entry point (``actgrade grade`` is a thin layer on
+it). Whatever a submission does, it gets a :class:`SubmissionResult`: a broken notebook, a
+wrong assignment, an endless loop or a crash costs that submission its points and earns it a
+message; it never stops the batch or touches another submission's grade. Even a bug in the
+grader itself is confined to one submission ("internal-error").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+import actgrader
+from actgrader.batch import notebooks as nbs
+from actgrader.batch.forkserver import ForkServer
+from actgrader.batch.options import GradingOptions, repository_root
+from actgrader.batch.remote import CellRecord, RemoteAnswer, Session, SessionLimits
+from actgrader.batch.results import SubmissionResult, grades_csv, load_record, save_record, worst, write_atomic
+from actgrader.batch.sandbox import SandboxConfig
+from actgrader.batch.submissions import Submission, find_submissions, submission_roots
+from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
+from actgrader.grading.secret import SECRET_FILE_ENV, Secret, load_secret
+from actgrader.grading.verdict import grade_text
+from actgrader.tasks import get_task
+
+ProgressCallback = Callable[[int, int, SubmissionResult], None]
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every submission of a batch shares."""
+
+    options: GradingOptions
+    releases: tuple[nbs.ReleaseNotebook, ...]
+    tasks: dict[str, Task]
+    secret: Secret | None
+    server: ForkServer
+    sandbox: SandboxConfig
+    memory_cap: int
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def protected_paths(options: GradingOptions, paths: Iterable[Path | str]) -> list[str]:
+    """What a child must not read: the grader's source, solutions, submissions, output, secret."""
+    protected = {Path(actgrader.__file__).resolve().parent}
+    root = repository_root()
+    if root is not None:
+        for name in ("grader", "solutions", "tests", ".git", "source", "autograded", "feedback", "gradebook.db"):
+            protected.add(root / name)
+    protected.update(submission_roots(paths))
+    if options.output is not None:
+        protected.add(Path(options.output).resolve())
+    secret_files = [options.secret_file, os.environ.get(SECRET_FILE_ENV)]
+    protected.update(Path(p).resolve() for p in secret_files if p)
+    return sorted(str(p) for p in protected)
+
+
+def required_paths() -> list[str]:
+    """What the child's interpreter needs to keep seeing (never hidden, even inside a protected folder)."""
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    for entry in sys.path:
+        if entry and os.path.isabs(entry) and not os.path.isdir(os.path.join(entry, "actgrader")):
+            needed.add(entry)
+    return sorted(os.path.realpath(p) for p in needed if p)
+
+
+def _failed_task(task: Task, record: CellRecord, secret: Secret | None) -> TaskResult:
+    """Every case fails when the answer cell itself never finished (it was skipped)."""
+    if record.status == "crashed":
+        status = "crashed"
+        message = (
+            f"Running your answer cell {record.grade_id!r} ended the process that ran it ({record.reason}), "
+            f"so the cell was skipped and `{task.answer}` could not be checked. "
+            "Do not call sys.exit or os._exit, and keep memory use modest."
+        )
+    else:
+        status = "timeout"
+        message = (
+            f"Your answer cell {record.grade_id!r} {record.reason}, so it was skipped and `{task.answer}` "
+            "could not be checked. Look for a loop that never ends or for slow code at the top level of the "
+            "cell (outside the function)."
+        )
+    outcomes = []
+    for case in task.cases:
+        section = case.section or task.section
+        if case.hidden and secret is None:
+            outcomes.append(
+                CaseOutcome(case.name, case.title, case.points, 0.0, True, "skipped",
+                            "hidden cases need the instructor secret", section)
+            )  # fmt: skip
+        else:
+            outcomes.append(CaseOutcome(case.name, case.title, case.points, 0.0, case.hidden, status, message, section))
+    return TaskResult(task.id, task.title, task.answer, tuple(outcomes), hidden_ran=secret is not None)
+
+
+def _missing_hint(task_id: str, cells: list[CellRecord]) -> str:
+    mine = [c for c in cells if c.grade_id == f"{task_id}{nbs.ANSWER_SUFFIX}"]
+    if not mine:
+        return f"your notebook has no answer cell {task_id}{nbs.ANSWER_SUFFIX!s} (was it deleted?)"
+    errors = [c for c in mine if c.status == "error"]
+    if errors:
+        return f"its cell raised {errors[-1].message}"
+    return ""
+
+
+def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, batch: _Batch) -> SubmissionResult:
+    found = sorted(nbs.answer_ids(cells))
+    if batch.options.assignment:
+        wanted = next(r for r in batch.releases if r.assignment == batch.options.assignment)
+        result.max_total = sum(batch.tasks[t].points for t in wanted.task_ids)
+        expected = f"assignment {wanted.assignment!r} (answer cells {', '.join(wanted.answer_ids)})"
+    else:
+        expected = "one of " + "; ".join(f"{r.assignment!r} ({', '.join(r.answer_ids)})" for r in batch.releases)
+    have = ", ".join(found) if found else "none"
+    result.status = "wrong-assignment"
+    result.messages.append(
+        f"Wrong assignment: this notebook's answer cells ({have}) do not match {expected}. "
+        "Submit the notebook of this assignment, downloaded from the course, with your answers in its cells."
+    )
+    return result
+
+
+def _pick_release(cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.ReleaseNotebook | None:
+    if batch.options.assignment:
+        wanted = [r for r in batch.releases if r.assignment == batch.options.assignment]
+        return nbs.match_release(cells, wanted)
+    return nbs.match_release(cells, list(batch.releases))
+
+
+def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
+    """Grade one submission in its own sandbox; every learner-side problem becomes part of the result."""
+    started = time.monotonic()
+    result = SubmissionResult(student=sub.student, source=str(sub.path), status="ok")
+    result.hidden_ran = batch.secret is not None
+    try:
+        try:
+            data, cells = nbs.read_notebook(sub.path)
+        except nbs.NotebookError as exc:
+            result.status = "invalid"
+            with contextlib.suppress(OSError):
+                result.sha256 = nbs.sha256(sub.path.read_bytes())
+            result.messages.append(f"This file could not be graded: {exc}.")
+            return result
+        result.sha256 = nbs.sha256(data)
+        release = _pick_release(cells, batch)
+        if release is None:
+            return _wrong_assignment(sub, result, cells, batch)
+        result.assignment = release.assignment
+        result.release = str(release.path)
+        result.max_total = sum(batch.tasks[t].points for t in release.task_ids)
+        program = nbs.build_program(release, cells)
+        result.notes.extend(program.notes)
+        _run(program, release, result, batch, uid)
+    except Exception:  # noqa: BLE001 - a grader bug must cost one submission, never the batch
+        result.status = "internal-error"
+        result.internal = traceback.format_exc()[-6000:]
+        result.messages.append("The grader failed on this notebook; your instructor has the details.")
+    finally:
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _run(program: nbs.Program, release: nbs.ReleaseNotebook, result: SubmissionResult, batch: _Batch, uid: int) -> None:
+    options = batch.options
+    limits = SessionLimits(options.cell_timeout, options.call_timeout, options.notebook_timeout, batch.memory_cap)
+    config = batch.sandbox.to_json() | {"uid": uid}
+    session = Session(batch.server, program, config, limits)
+    statuses: list[str] = []
+    try:
+        session.run_program()
+        for task_id in release.task_ids:
+            task = batch.tasks[task_id]
+            answer_cells = [c for c in session.cells if c.grade_id == f"{task_id}{nbs.ANSWER_SUFFIX}"]
+            fatal = [c for c in answer_cells if c.status in ("timeout", "crashed", "not run")]
+            if fatal:
+                task_result = _failed_task(task, fatal[0], batch.secret)
+            else:
+                answer = RemoteAnswer(session, task.answer, _missing_hint(task_id, session.cells))
+                task_result = run_task(task, answer, secret=batch.secret, include_hidden=True)
+            result.tasks.append(task_result)
+            result.feedback[task_id] = grade_text(task, task_result)
+            statuses += [{"error": "errors"}.get(o.status, o.status) for o in task_result.outcomes]
+    finally:
+        session.close()
+    result.cells = [c.to_dict() for c in session.cells]
+    result.sandbox = session.layers
+    result.children = session.children_started
+    result.peak_rss = session.peak_rss
+    result.total = sum(t.earned for t in result.tasks)
+    result.check_seconds = sum(o.seconds for t in result.tasks for o in t.outcomes)
+    statuses += [{"error": "errors", "not run": "timeout"}.get(c.status, c.status) for c in session.cells]
+    result.status = worst(s for s in statuses if s in ("errors", "timeout", "crashed"))
+    if session.failure:
+        result.status = "internal-error"
+        result.internal = session.failure
+        result.messages.append("The grader's sandbox failed on this notebook; your instructor has the details.")
+
+
+def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task], log: Log) -> None:
+    for release in releases:
+        for task_id, points in release.check_points().items():
+            if points is not None and abs(points - tasks[task_id].points) > 1e-9:
+                log(
+                    f"warning: {release.path}: test cell {task_id}_check is worth {points:g} points in nbgrader's "
+                    f"metadata but task {task_id} has {tasks[task_id].points:g}; actgrade uses the task's."
+                )
+
+
+def _resumable(output: Path, sub: Submission, secret: Secret | None) -> SubmissionResult | None:
+    record = load_record(output, sub.student)
+    if record is None:
+        return None
+    try:
+        current = nbs.sha256(sub.path.read_bytes())
+    except OSError:
+        return None
+    if record.sha256 != current or record.hidden_ran != (secret is not None) or record.status == "internal-error":
+        return None
+    return record
+
+
+def grade_submissions(
+    paths: Sequence[Path | str],
+    options: GradingOptions | None = None,
+    *,
+    secret: Secret | bool | None = True,
+    progress: ProgressCallback | None = None,
+    log: Log | None = None,
+) -> list[SubmissionResult]:
+    """Grade every submission found under ``paths``; results in submission order.
+
+    ``secret``: ``True`` (default) loads it from ``options.secret_file`` or the environment;
+    pass a :class:`Secret` or ``None`` to decide here. With ``options.output`` set, each
+    record is saved as it completes and ``grades.csv`` is written at the end.
+    """
+    options = options or GradingOptions()
+    log = log or _stderr
+    releases = tuple(nbs.find_releases(options.release_path))
+    if options.assignment and options.assignment not in {r.assignment for r in releases}:
+        known = ", ".join(r.assignment for r in releases)
+        raise ValueError(f"no assignment {options.assignment!r} in {options.release_path} (found: {known})")
+    tasks = {t: get_task(t) for r in releases for t in r.task_ids}
+    _validate_release(releases, tasks, log)
+    resolved_secret = load_secret(options.secret_file) if secret is True else secret or None
+    submissions = find_submissions(paths)
+    output = options.output
+    results: dict[str, SubmissionResult] = {}
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        if options.resume:
+            for sub in submissions:
+                record = _resumable(output, sub, resolved_secret)
+                if record is not None:
+                    results[sub.student] = record
+    pending = [s for s in submissions if s.student not in results]
+    if results:
+        log(f"resuming: {len(results)} submission(s) already graded, {len(pending)} to go")
+    if pending:
+        _grade_pending(pending, submissions, results, releases, tasks, resolved_secret, options, paths, progress)
+    ordered = [results[s.student] for s in submissions if s.student in results]
+    if output is not None:
+        columns = list(dict.fromkeys(t for r in releases for t in r.task_ids))
+        write_atomic(output / "grades.csv", grades_csv(ordered, columns))
+    return ordered
+
+
+def _grade_pending(
+    pending: list[Submission],
+    submissions: list[Submission],
+    results: dict[str, SubmissionResult],
+    releases: tuple[nbs.ReleaseNotebook, ...],
+    tasks: dict[str, Task],
+    secret: Secret | None,
+    options: GradingOptions,
+    paths: Sequence[Path | str],
+    progress: ProgressCallback | None,
+) -> None:
+    work_root = tempfile.mkdtemp(prefix="actgrade-work-")
+    os.chmod(work_root, 0o711)
+    server = ForkServer()
+    try:
+        server.start()
+        try:
+            baseline = psutil.Process(server.pid).memory_info().rss if server.pid else 0
+        except psutil.Error:
+            baseline = 0
+        sandbox = SandboxConfig(
+            uid=options.sandbox_uid,
+            memory_limit=options.memory_limit,
+            cpu_seconds=options.cpu_seconds,
+            file_size=options.file_size_limit,
+            tmp_size=options.scratch_size,
+            nproc=options.max_processes,
+            protected=tuple(protected_paths(options, paths)),
+            required=tuple(required_paths()),
+            work_root=work_root,
+        )
+        batch = _Batch(options, releases, tasks, secret, server, sandbox, baseline + options.memory_limit + 64 * 2**20)
+        jobs = min(options.jobs, len(pending))
+        slots: queue.Queue[int] = queue.Queue()
+        for i in range(jobs):
+            slots.put(options.sandbox_uid + i)
+        lock = threading.Lock()
+        done = len(results)
+
+        def work(sub: Submission) -> SubmissionResult:
+            uid = slots.get()
+            try:
+                return grade_one(sub, batch, uid)
+            finally:
+                slots.put(uid)
+
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="actgrade") as pool:
+            futures = {pool.submit(work, sub): sub for sub in pending}
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    if options.output is not None:
+                        save_record(options.output, result)
+                    with lock:
+                        results[result.student] = result
+                        done += 1
+                        if progress is not None:
+                            progress(done, len(submissions), result)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                server.close()  # kills every child, so the running submissions end at once
+                raise
+    finally:
+        server.close()
+        shutil.rmtree(work_root, ignore_errors=True)

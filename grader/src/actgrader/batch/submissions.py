@@ -1,0 +1,95 @@
+"""Finding submissions and naming their students.
+
+``actgrade grade`` accepts notebooks, folders of notebooks, and nbgrader's exchange layout
+``submitted/<student>/<assignment>/<notebook>.ipynb``. In that layout the student id is the
+folder name; anywhere else it is the notebook's file name without ``.ipynb``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str  # unique within a batch; safe as a file name
+    path: Path
+    assignment_hint: str | None  # the <assignment> folder in nbgrader's layout
+
+
+def _nbgrader_layout(path: Path) -> tuple[str, str] | None:
+    """(student, assignment) when ``path`` is ``.../submitted/<student>/<assignment>/<nb>.ipynb``."""
+    parts = path.parts
+    if len(parts) >= 4 and parts[-4] == "submitted":
+        return parts[-3], parts[-2]
+    return None
+
+
+def safe_id(text: str) -> str:
+    """A student id usable as a file name: no separators, no leading dot, not empty."""
+    cleaned = _UNSAFE.sub("_", text).lstrip(".") or "student"
+    return cleaned[:100]
+
+
+def _notebooks_under(folder: Path) -> list[Path]:
+    found = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        relative = path.relative_to(folder).parts
+        if any(part == ".ipynb_checkpoints" or part.startswith(".") for part in relative):
+            continue
+        if path.is_file():
+            found.append(path)
+    return found
+
+
+def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
+    """Every notebook named or found under ``paths``, with a unique, file-name-safe student id.
+
+    Raises FileNotFoundError for a path that does not exist. Two notebooks that would get the
+    same id are told apart by suffixes (``alice``, ``alice-2``), in path order.
+    """
+    notebooks: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            notebooks.extend(_notebooks_under(path))
+        elif path.exists():
+            notebooks.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    seen_paths: set[Path] = set()
+    submissions: list[Submission] = []
+    taken: set[str] = set()
+    for path in notebooks:
+        resolved = path.resolve()
+        if resolved in seen_paths:
+            continue
+        seen_paths.add(resolved)
+        layout = _nbgrader_layout(resolved)
+        base = safe_id(layout[0] if layout else path.stem)
+        student, n = base, 1
+        while student in taken:
+            n += 1
+            student = f"{base}-{n}"
+        taken.add(student)
+        submissions.append(Submission(student, path, layout[1] if layout else None))
+    return submissions
+
+
+def submission_roots(paths: Iterable[Path | str]) -> list[Path]:
+    """The folders a child must not see: each folder given, or the folder holding each file given.
+
+    For nbgrader's layout the whole ``submitted/`` folder is covered (every student's work).
+    """
+    roots = set()
+    for raw in paths:
+        path = Path(raw).resolve()
+        folder = path if path.is_dir() else path.parent
+        layout_root = next((p for p in [folder, *folder.parents] if p.name == "submitted"), None)
+        roots.add(layout_root or folder)
+    return sorted(roots)
