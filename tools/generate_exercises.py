@@ -55,7 +55,6 @@ def nbgrader_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    env.pop("NBGRADER_DB_URL", None)
     if extra:
         env.update(extra)
     return env

@@ -6,6 +6,7 @@ nbgrader where the course expects, and the gradebook never lands in the reposito
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -95,3 +96,13 @@ def test_cell_timeout_reaches_nbgraders_executor():
     assert isinstance(timeout, int) and timeout > 0
     assert Execute(config=config).timeout == timeout
     assert Execute().timeout != timeout, "the configured value must differ from nbgrader's default to be seen"
+
+
+@pytest.mark.slow
+def test_check_command_reports_drift(tmp_path, capsys):
+    copy = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, copy)
+    readme = copy / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nedited by hand\n", encoding="utf-8")
+    assert generate_exercises.main(["--check", "--dest", str(copy)]) == 1
+    assert "README.md" in capsys.readouterr().out
