@@ -1,0 +1,120 @@
+"""``actgrade grade`` end to end: the solution earns every point, the untouched release none."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from batch_nb import (
+    ACTGRADE,
+    ASSIGNMENT,
+    FAST,
+    RELEASE,
+    SOLUTION,
+    fresh_secret,
+    grades,
+    records,
+    run_actgrade,
+    task_points,
+    write,
+)
+
+from actgrader.batch.options import GradingOptions
+from actgrader.cli import build_parser
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    root = tmp_path_factory.mktemp("cli")
+    submitted = root / "submitted"
+    for student, source in (("solution", SOLUTION), ("untouched", RELEASE)):
+        target = submitted / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        target.parent.mkdir(parents=True)
+        shutil.copy(source, target)
+    out = root / "out"
+    with_progress = [arg for arg in FAST if arg != "--no-progress"]
+    proc = run_actgrade([submitted], out, *with_progress, env={"ACTGRADER_SECRET": fresh_secret()})
+    return out, proc
+
+
+def test_exit_status_and_summary(graded):
+    _out, proc = graded
+    assert proc.returncode == 0, proc.stderr
+    assert "Graded 2 submission(s)" in proc.stdout
+    assert "Hidden cases ran (secret from $ACTGRADER_SECRET)" in proc.stdout
+    assert "[2/2]" in proc.stderr
+
+
+def test_grades_csv(graded):
+    out, _ = graded
+    points = task_points()
+    full = sum(points.values())
+    rows = {row["student"]: row for row in grades(out)}
+    assert list(rows) == ["solution", "untouched"]
+    assert list(rows["solution"]) == ["student", "assignment", *points, "total", "max_total", "status"]
+    for task_id, task_max in points.items():
+        assert float(rows["solution"][task_id]) == task_max
+        assert float(rows["untouched"][task_id]) == 0
+    assert float(rows["solution"]["total"]) == full
+    assert float(rows["untouched"]["total"]) == 0
+    assert {row["max_total"] for row in rows.values()} == {f"{full:g}"}
+    assert rows["solution"]["status"] == "ok"
+    assert rows["untouched"]["assignment"] == ASSIGNMENT
+
+
+def test_records_hold_every_case_and_hide_hidden_cases_in_the_feedback(graded):
+    out, _ = graded
+    found = records(out)
+    solution, untouched = found["solution"], found["untouched"]
+    assert solution.hidden_ran
+    assert all(o.status == "passed" for t in solution.tasks for o in t.outcomes)
+    assert any(o.hidden for t in solution.tasks for o in t.outcomes)
+    assert all(o.status == "error" and "NotImplementedError" in o.message for t in untouched.tasks for o in t.outcomes)
+    hidden_titles = [o.title for t in untouched.tasks for o in t.outcomes if o.hidden]
+    for text in untouched.feedback.values():
+        assert "hidden cases 0/" in text
+        assert not any(title in text for title in hidden_titles)
+    assert [c["status"] for c in solution.cells] == ["ok", "ok", "ok"]
+    assert any("audit hook" in layer for layer in solution.sandbox)
+
+
+def test_without_secret_only_public_cases_run(tmp_path: Path):
+    write(tmp_path / "in" / "solution.ipynb", __import__("json").loads(SOLUTION.read_text()))
+    proc = run_actgrade([tmp_path / "in"], tmp_path / "out", *FAST)
+    assert proc.returncode == 0, proc.stderr
+    assert "NO INSTRUCTOR SECRET" in proc.stderr
+    (record,) = records(tmp_path / "out").values()
+    assert not record.hidden_ran
+    public = sum(o.points for t in record.tasks for o in t.outcomes if not o.hidden)
+    assert record.total == public < record.max_total
+    assert all(o.status == "skipped" for t in record.tasks for o in t.outcomes if o.hidden)
+
+
+def test_help_documents_every_option():
+    top = subprocess.run([str(ACTGRADE), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "grade" in top and "sandbox" in top
+    text = subprocess.run([str(ACTGRADE), "grade", "--help"], capture_output=True, text=True, check=True).stdout
+    for spec in fields(GradingOptions):
+        flag = "--no-progress" if spec.name == "progress" else f"--{spec.name.replace('_', '-')}"
+        assert flag in text, flag
+    assert "submitted/<student>/<assignment>/<notebook>.ipynb" in text
+
+
+def test_cli_defaults_come_from_the_options_dataclass():
+    args = build_parser().parse_args(["grade", "x.ipynb", "-o", "out"])
+    defaults = GradingOptions()
+    for spec in fields(GradingOptions):
+        if spec.name != "output":
+            assert getattr(args, spec.name) == getattr(defaults, spec.name), spec.name
+
+
+def test_usage_errors(tmp_path: Path):
+    proc = run_actgrade([tmp_path / "missing"], tmp_path / "out", "--no-progress")
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+    proc = run_actgrade([RELEASE], tmp_path / "out", "--assignment", "nope", "--no-progress")
+    assert proc.returncode == 2 and "no assignment 'nope'" in proc.stderr
+    proc = run_actgrade([RELEASE], tmp_path / "out", "--memory-limit", "lots", "--no-progress")
+    assert proc.returncode == 2 and "not a size" in proc.stderr
