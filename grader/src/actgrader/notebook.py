@@ -61,6 +61,7 @@ def grade(task_id: str, answer: Any) -> Score:
     secret = load_secret()
     if _is_reference(answer):
         result = _zero_result(task, include_hidden=True)
+        print(_REFERENCE_MESSAGE)
     else:
         result = run_task(task, LocalAnswer(answer, task.answer), secret=secret, include_hidden=True)
     print(grade_text(task, result))

@@ -54,7 +54,11 @@ def self_check_text(task: Task, result: TaskResult) -> str:
 
 
 def grade_text(task: Task, result: TaskResult) -> str:
-    """The summary printed when a task is graded: public details, hidden cases as counts only."""
+    """The one-line summary printed when a task is graded; hidden cases appear only as counts.
+
+    In a graded notebook it follows the self-check's output, which already lists the public
+    failures, so they are not repeated here.
+    """
     pub_ok, pub_n = result.counts(hidden=False)
     lines = [f"{task.id}: {result.earned:g} of {result.max_points:g} points (public cases {pub_ok}/{pub_n} pass"]
     if result.hidden_ran:
@@ -64,5 +68,4 @@ def grade_text(task: Task, result: TaskResult) -> str:
         lines[0] += "; hidden cases did not run: no instructor secret, public cases only)."
     else:
         lines[0] += ")."
-    lines += _failure_lines([o for o in result.outcomes if not o.hidden and not o.passed])
     return "\n".join(lines)

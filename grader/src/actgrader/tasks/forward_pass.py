@@ -96,10 +96,12 @@ def uses_the_given_activation(answer: Answer, ctx: CaseContext) -> None:
 @TASK.case(points=1)
 def keeps_dtype_and_single_example(answer: Answer, ctx: CaseContext) -> None:
     """a float64 batch of one example keeps its dtype"""
-    x, weights = _example(ctx.small_seed(), (2, 3, 3, 1), batch=1, dtype=torch.float64)
-    got = answer(x, weights, Ref("torch.relu"))
-    expect.tensor(got, name="the output", shape=(1, 1), dtype=torch.float64)
-    _judge(answer, x, weights, "torch.relu")
+    # tanh, not ReLU: tanh changes every nonzero output, so an extra activation on the
+    # output layer cannot slip through as it would when a ReLU output happens to be positive.
+    x, weights = _example(ctx.small_seed(), (2, 3, 3, 2), batch=1, dtype=torch.float64)
+    got = answer(x, weights, Ref("torch.tanh"))
+    expect.tensor(got, name="the output", shape=(1, 2), dtype=torch.float64)
+    _judge(answer, x, weights, "torch.tanh")
 
 
 @TASK.case(points=2, hidden=True)
