@@ -30,12 +30,12 @@ from actgrader.batch import notebooks as nbs
 from actgrader.batch.forkserver import ForkServer
 from actgrader.batch.options import GradingOptions, repository_root
 from actgrader.batch.remote import CellRecord, RemoteAnswer, Session, SessionLimits
+from actgrader.batch.report import feedback_text
 from actgrader.batch.results import SubmissionResult, grades_csv, load_record, save_record, worst, write_atomic
 from actgrader.batch.sandbox import SandboxConfig
 from actgrader.batch.submissions import Submission, find_submissions, submission_roots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
 from actgrader.grading.secret import SECRET_FILE_ENV, Secret, load_secret
-from actgrader.grading.verdict import grade_text
 from actgrader.tasks import get_task
 
 ProgressCallback = Callable[[int, int, SubmissionResult], None]
@@ -197,7 +197,7 @@ def _run(program: nbs.Program, release: nbs.ReleaseNotebook, result: SubmissionR
                 answer = RemoteAnswer(session, task.answer, _missing_hint(task_id, session.cells))
                 task_result = run_task(task, answer, secret=batch.secret, include_hidden=True)
             result.tasks.append(task_result)
-            result.feedback[task_id] = grade_text(task, task_result)
+            result.feedback[task_id] = feedback_text(task, task_result)
             statuses += [{"error": "errors"}.get(o.status, o.status) for o in task_result.outcomes]
     finally:
         session.close()

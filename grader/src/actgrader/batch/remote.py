@@ -184,6 +184,9 @@ class Child:
 
     def close(self) -> None:
         if self.alive:
+            self._last_rss_check = 0.0
+            with contextlib.suppress(ChildGone):
+                self._watchdog()  # one last sample for the peak memory figure
             with contextlib.suppress(OSError, protocol.ProtocolError):
                 protocol.send(self.sock, {"op": "exit"})
         self.kill()

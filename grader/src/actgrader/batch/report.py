@@ -9,8 +9,40 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from actgrader.batch.results import SubmissionResult
+from actgrader.grading.cases import Task, TaskResult
+from actgrader.grading.verdict import grade_text
+from actgrader.links import section_url
 
 BAR = "█"
+
+
+def feedback_text(task: Task, result: TaskResult) -> str:
+    """What a learner reads for one graded task: the score, then each public failure and where to read.
+
+    Hidden cases appear only as counts (and a hint when some failed): their inputs and
+    messages stay with the instructor.
+    """
+    lines = [grade_text(task, result).splitlines()[0]]
+    failed: dict[str, list[str]] = {}
+    sections: dict[str, set[str]] = {}
+    for outcome in result.outcomes:
+        if outcome.hidden or outcome.passed or outcome.status == "skipped":
+            continue
+        message = outcome.message or "failed"
+        failed.setdefault(message, []).append(outcome.title)
+        if outcome.section:
+            sections.setdefault(message, set()).add(outcome.section)
+    for message, titles in failed.items():
+        lines.append(f"  ✗ {'; '.join(titles)}")
+        lines.append(f"      {message}")
+        lines += [f"      Read: {section_url(s)}" for s in sorted(sections.get(message, ()))]
+    hidden_failed = [o for o in result.outcomes if o.hidden and not o.passed and o.status != "skipped"]
+    if hidden_failed and not failed:
+        lines.append(
+            f"  {len(hidden_failed)} hidden case(s) failed: they use other sizes and seeds than the public ones, "
+            "so check that your code works for any shapes."
+        )
+    return "\n".join(lines)
 
 
 class Progress:
@@ -78,7 +110,9 @@ def summary(results: Sequence[SubmissionResult], seconds: float, jobs: int, secr
             task_results = [t for r in group for t in r.tasks if t.task_id == task_id]
             short = [t for t in task_results if t.earned < t.max_points]
             messages = Counter(
-                o.message for t in short for o in t.outcomes if o.message and not o.passed and o.status != "skipped"
+                message
+                for t in short
+                for message in {o.message for o in t.outcomes if o.message and not o.passed and o.status != "skipped"}
             )
             line = f"    {task_id}: {len(short)} of {len(task_results)} lost points"
             if messages:
