@@ -1,0 +1,88 @@
+"""One look for every figure in the book, and small PNGs for the widgets.
+
+* :data:`ACTIVATION_COLORS`: the colour of each activation, the same in every chapter;
+* :func:`new_figure`: a figure of the book's usual size with the course's style applied;
+* :func:`png_bytes`: a figure rendered to a small PNG (palette-quantized), for
+  :func:`actgrader.viz.precomputed_figure` and anything else that embeds images in a page.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from PIL import Image
+
+# One colour per activation, used by every chapter (the Okabe-Ito colour-blind-safe palette,
+# plus grey, brown and olive for the rarer ones). "linear" means no activation.
+ACTIVATION_COLORS: Mapping[str, str] = {
+    "linear": "#7f7f7f",
+    "relu": "#0072b2",
+    "leaky_relu": "#56b4e9",
+    "elu": "#8c564b",
+    "gelu": "#cc79a7",
+    "silu": "#e69f00",
+    "sigmoid": "#d55e00",
+    "tanh": "#009e73",
+    "softsign": "#999933",
+    "softmax": "#000000",
+}
+TARGET_COLOR = "#000000"
+
+STYLE: Mapping[str, Any] = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 2.0,
+    "figure.constrained_layout.use": True,
+}
+
+
+def apply_style() -> None:
+    """Set the book's matplotlib style for the rest of the session (chapters call it once)."""
+    mpl.rcParams.update(STYLE)
+
+
+def new_figure(ncols: int = 1, *, width: float = 6.4, height: float = 3.2, **kwargs: Any) -> tuple[Figure, Any]:
+    """``plt.subplots(1, ncols)`` with the book's size and style; returns ``(fig, ax_or_axes)``."""
+    with mpl.rc_context(STYLE):
+        fig, axes = plt.subplots(1, ncols, figsize=(width, height), **kwargs)
+    return fig, axes
+
+
+def label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+
+
+def png_bytes(fig: Figure, *, dpi: float = 80, colors: int | None = 96) -> bytes:
+    """The figure as PNG bytes, optionally reduced to a palette of ``colors`` colours.
+
+    Line plots use few colours, so a palette PNG is typically 3-4x smaller than the RGBA one
+    with no visible difference; that keeps a widget with a few dozen frames well under the
+    per-page budget. ``colors=None`` keeps full colour (photos, heat maps).
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    if colors is None:
+        return buffer.getvalue()
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        paletted = image.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+        out = io.BytesIO()
+        paletted.save(out, format="png", optimize=True)
+    return out.getvalue()

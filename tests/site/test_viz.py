@@ -1,0 +1,197 @@
+"""Unit tests of actgrader.viz's PrecomputedFigure (no book build needed).
+
+What a static page does with the widget is tested in a real browser by test_browser.py; here
+we check the structure that makes it work: one frame per combination from the same render
+function, nested stacks, and browser-side links from each control to the stacks it drives.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import ipywidgets as widgets
+import matplotlib
+import pytest
+from ipywidgets.embed import embed_data
+from ipywidgets.widgets.widget_link import Link
+from PIL import Image
+
+from actgrader.viz import Control, PrecomputedFigure, new_figure, png_bytes
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+COLORS = ["red", "green", "blue"]
+SIZES = [1, 2, 3, 4]
+
+
+def draw(color: str, size: int):
+    fig, ax = new_figure(width=2.0, height=1.5)
+    ax.plot([0, 1], [0, size], color=color)
+    ax.set_title(f"{color} {size}")
+    return fig
+
+
+@pytest.fixture
+def calls():
+    return []
+
+
+@pytest.fixture
+def figure(calls):
+    def render(color, size):
+        calls.append((color, size))
+        return draw(color, size)
+
+    return PrecomputedFigure(
+        render,
+        [Control("color", COLORS, default="green"), Control("size", SIZES, kind="slider", label="size")],
+        caption="test figure",
+    )
+
+
+def test_render_is_called_once_per_combination(figure, calls):
+    assert sorted(calls) == sorted(itertools.product(COLORS, SIZES))
+    assert len(figure.frames) == len(COLORS) * len(SIZES)
+
+
+def test_every_frame_is_the_render_function_output(figure):
+    for color, size in itertools.product(COLORS, SIZES):
+        fig = draw(color, size)
+        expected = png_bytes(fig)
+        plt.close(fig)
+        assert figure.frame(color=color, size=size) == expected
+        assert figure.image(color=color, size=size).value == expected
+
+
+def test_frames_differ_and_are_small_pngs(figure):
+    frames = list(figure.frames.values())
+    assert len(set(frames)) == len(frames)
+    for png in frames:
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.format == "PNG"
+            assert image.mode == "P"  # palette: the size-saving default
+
+
+def test_stacks_nest_one_level_per_control(figure):
+    outer = figure.stack
+    assert isinstance(outer, widgets.Stack)
+    assert len(outer.children) == len(COLORS)
+    for inner in outer.children:
+        assert isinstance(inner, widgets.Stack)
+        assert len(inner.children) == len(SIZES)
+        assert all(isinstance(image, widgets.Image) for image in inner.children)
+
+
+def test_each_control_is_jslinked_to_every_stack_of_its_level(figure):
+    links = figure.links
+    assert all(isinstance(link, Link) for link in links)
+    by_control: dict[str, list[widgets.Stack]] = {}
+    for link in links:
+        (source, source_trait), (target, target_trait) = link.source, link.target
+        assert (source_trait, target_trait) == ("index", "selected_index")
+        name = next(n for n, w in figure.controls.items() if w is source)
+        by_control.setdefault(name, []).append(target)
+    assert by_control["color"] == [figure.stack]
+    assert by_control["size"] == list(figure.stack.children)
+
+
+def test_defaults_select_the_default_frame(figure):
+    assert figure.controls["color"].index == COLORS.index("green")
+    assert figure.controls["size"].index == 0
+    assert figure.visible_image() is figure.image(color="green", size=SIZES[0])
+    assert figure.visible_image().value == figure.frame()
+
+
+def test_controls_use_the_requested_widgets(figure):
+    assert isinstance(figure.controls["color"], widgets.ToggleButtons)
+    assert isinstance(figure.controls["size"], widgets.SelectionSlider)
+    assert figure.controls["color"].options == tuple((c, c) for c in COLORS)
+
+
+def test_box_holds_controls_stack_and_caption(figure):
+    assert "precomputed-figure" in figure._dom_classes
+    controls, stack, caption = figure.children[:2], figure.children[2], figure.children[3]
+    assert list(controls) == list(figure.controls.values())
+    assert stack is figure.stack
+    assert "test figure" in caption.value
+
+
+def test_embedded_state_carries_links_and_images(figure):
+    """What a static page receives (the kernel's whole widget state): every link and image."""
+    state = embed_data(views=[figure])["manager_state"]["state"]
+    control_ids = {f"IPY_MODEL_{w.model_id}" for w in figure.controls.values()}
+    links = [m["state"] for m in state.values() if m["model_name"] == "LinkModel"]
+    ours = [link for link in links if link["source"][0] in control_ids]
+    assert len(ours) == len(figure.links)
+    assert {link["target"][1] for link in ours} == {"selected_index"}
+    images = [figure.image(color=c, size=n) for c, n in itertools.product(COLORS, SIZES)]
+    assert all(state[image.model_id]["model_name"] == "ImageModel" for image in images)
+
+
+def test_mapping_options_pass_values_and_show_labels():
+    seen = []
+
+    def render(act):
+        seen.append(act)
+        return draw("black", 1 + len(seen))
+
+    fig = PrecomputedFigure(render, [Control("act", {"ReLU": "relu", "tanh": "tanh"})])
+    assert seen == ["relu", "tanh"]
+    assert fig.controls["act"].options == (("ReLU", "relu"), ("tanh", "tanh"))
+    assert fig.controls["act"].label == "ReLU"
+    assert fig.controls["act"].value == "relu"
+
+
+def test_figures_are_closed_after_rendering():
+    before = set(plt.get_fignums())
+    PrecomputedFigure(lambda size: draw("red", size), [Control("size", SIZES)])
+    assert set(plt.get_fignums()) == before
+
+
+def test_render_may_return_png_bytes():
+    fig = draw("red", 1)
+    png = png_bytes(fig)
+    plt.close(fig)
+    assert PrecomputedFigure(lambda k: png, [Control("k", [1, 2])]).frame(k=2) == png
+
+
+@pytest.mark.parametrize("result", [b"not a png", "a string", None])
+def test_render_must_return_a_figure_or_png(result):
+    with pytest.raises(TypeError):
+        PrecomputedFigure(lambda k: result, [Control("k", [1])])
+
+
+def test_too_many_frames_are_refused_before_rendering():
+    def render(a, b):
+        raise AssertionError("must not render")
+
+    with pytest.raises(ValueError, match="max_frames"):
+        PrecomputedFigure(render, [Control("a", range(8)), Control("b", range(8))], max_frames=48)
+
+
+def test_too_heavy_frames_are_refused():
+    with pytest.raises(ValueError, match="max_bytes"):
+        PrecomputedFigure(lambda size: draw("red", size), [Control("size", SIZES)], max_bytes=1_000)
+
+
+@pytest.mark.parametrize(
+    ("options", "default", "message"),
+    [([], None, "no options"), (["a", "a"], None, "same label"), (["a", "b"], "c", "not an option")],
+)
+def test_bad_controls_are_refused(options, default, message):
+    with pytest.raises(ValueError, match=message):
+        Control("x", options, default=default)
+
+
+def test_duplicate_control_names_are_refused():
+    with pytest.raises(ValueError, match="share a name"):
+        PrecomputedFigure(lambda x: b"", [Control("x", [1]), Control("x", [2])])
+
+
+def test_unknown_control_values_are_refused(figure):
+    with pytest.raises(TypeError):
+        figure.frame(colour="red")
+    with pytest.raises(ValueError):
+        figure.frame(color="purple")
