@@ -2,31 +2,29 @@
 """Copy the few JavaScript files and fonts the course site serves itself out of node_modules.
 
 Run by ``make vendor`` after ``npm ci`` in this folder (standard library only: it runs with
-the system ``python3``, before the project's virtualenv is needed). It writes two generated
-folders at the repository root, both ignored by git:
+the system ``python3``, before the project's virtualenv is needed). It fills ``_vendor/`` at
+the repository root (generated, ignored by git), which ``_config.yml`` gives Sphinx as
+``html_static_path``, so the files land under ``_build/html/_static/vendor/``. The folder is
+deliberately not called ``_static``: Jupyter Book injects every .js/.css found in a
+``_static`` folder into every page, and these files must load only where they are needed.
 
-``_vendor/``
-    Sphinx's ``html_static_path`` (so the files land under ``_build/html/_static/``).
-    Deliberately not named ``_static``: Jupyter Book injects every .js/.css found in a
-    ``_static`` folder into every page, and these files must load only where needed.
+``vendor/widgets/``
+    ``require.js``, ``setup.js`` (:data:`WIDGETS_SETUP_JS` below) and ``embed-amd.js``, the
+    ipywidgets HTML manager: myst-nb adds the three, in that order, only to pages that hold
+    widget state (``nb_ipywidgets_js`` in ``_config.yml``). The manager's Font Awesome icon
+    fonts go to ``@jupyter-widgets/html-manager/dist/`` below it: the manager computes the
+    fonts' URL from require.js's ``baseUrl``, which ``setup.js`` points at this folder. (By
+    default the fonts would be requested next to each page, so an ``html_extra_path`` at
+    the site root does not work for pages in ``book/``.) Only the woff2 files are copied:
+    every browser able to run the manager picks woff2 first.
 
-    * ``vendor/widgets/require.js`` and ``vendor/widgets/embed-amd.js``: the ipywidgets HTML
-      manager (myst-nb adds them only to pages that hold widget state, see ``nb_ipywidgets_js``
-      in ``_config.yml``);
-    * ``vendor/mathjax/tex-mml-chtml.js`` and its CommonHTML woff fonts (``mathjax_path``).
-      Only the combined component is copied, not MathJax's extensions: a formula that needs
-      an autoloaded TeX extension (``\\boldsymbol``, ``\\cancel``, ...) would request a file
-      that is not here, and the browser test's "no failed request" check reports it. Add the
-      extension to ``MATHJAX_EXTRA`` below if a chapter really needs one.
-
-``_extra/``
-    Sphinx's ``html_extra_path`` (copied to the site root). The widget manager's CSS loads the
-    Font Awesome icon fonts from ``/@jupyter-widgets/html-manager/dist/`` (a path computed
-    from require.js's module URL), so they must sit there. Only the woff2 files are copied:
-    every browser that runs the widget manager picks woff2 first.
-
-MathJax's LICENSE goes along with it; require.js carries its license in its header (the
-widget manager's npm package ships no separate license file).
+``vendor/mathjax/``
+    ``tex-mml-chtml.js`` (``mathjax_path``) and its CommonHTML woff fonts, nothing else.
+    A formula that needs an autoloaded TeX extension (``\\boldsymbol``, ``\\cancel``, ...)
+    would request a file that is not here, and the browser test's "no failed request" check
+    reports it: add the extension to ``MATHJAX_EXTRA`` below if a chapter really needs one.
+    MathJax's LICENSE goes along; require.js carries its license in its header (the widget
+    manager's npm package ships no separate license file).
 """
 
 from __future__ import annotations
@@ -39,14 +37,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 NODE_MODULES = HERE / "node_modules"
 STATIC = ROOT / "_vendor"
-EXTRA = ROOT / "_extra"
 
 WIDGETS = NODE_MODULES / "@jupyter-widgets" / "html-manager"
 REQUIREJS = NODE_MODULES / "requirejs"
 MATHJAX = NODE_MODULES / "mathjax"
 
-# (source, destination) pairs; destinations are relative to _vendor/ or _extra/.
-STATIC_FILES: list[tuple[Path, str]] = [
+# (source, destination relative to _vendor/)
+FILES: list[tuple[Path, str]] = [
     (REQUIREJS / "require.js", "vendor/widgets/require.js"),
     (WIDGETS / "dist" / "embed-amd.js", "vendor/widgets/embed-amd.js"),
     (MATHJAX / "es5" / "tex-mml-chtml.js", "vendor/mathjax/tex-mml-chtml.js"),
@@ -54,8 +51,57 @@ STATIC_FILES: list[tuple[Path, str]] = [
 ]
 # MathJax components beyond tex-mml-chtml, e.g. "input/tex/extensions/boldsymbol.js".
 MATHJAX_EXTRA: list[str] = []
-MATHJAX_FONTS = "es5/output/chtml/fonts/woff-v2"
-WIDGET_FONT_DIR = "@jupyter-widgets/html-manager/dist"
+# (source folder, glob, destination folder relative to _vendor/)
+FONTS: list[tuple[Path, str, str]] = [
+    (MATHJAX / "es5/output/chtml/fonts/woff-v2", "*.woff", "vendor/mathjax/output/chtml/fonts/woff-v2"),
+    (WIDGETS / "dist", "*.woff2", "vendor/widgets/@jupyter-widgets/html-manager/dist"),
+]
+
+# Kept in this file rather than beside it so that `make vendor` (whose stamp depends on this
+# script) reruns when it changes.
+WIDGETS_SETUP_JS = """\
+// Written by tools/vendor/copy_assets.py (edit it there). Loaded between require.js and the
+// ipywidgets HTML manager (embed-amd.js) on pages with widgets (nb_ipywidgets_js in _config.yml).
+(function () {
+  "use strict";
+  var here = new URL("./", document.currentScript.src).href;
+
+  // 1. The manager derives the URL of its icon fonts from require.js's baseUrl, which by
+  //    default is the page's own folder: fonts would then be looked for next to every page
+  //    (book/@jupyter-widgets/...). Point baseUrl at this folder instead, where
+  //    copy_assets.py puts the fonts; this works at any page depth and under any sub-path.
+  //    The manager's own modules are bundled in embed-amd.js, so require.js fetches nothing
+  //    from baseUrl but those fonts.
+  window.require.config({ baseUrl: here });
+
+  // 2. The manager typesets widget labels with the MathJax 2 API (MathJax.Hub.Queue); the
+  //    site runs MathJax 3, which has no Hub, so every label would throw "Cannot read
+  //    properties of undefined (reading 'Queue')". Give MathJax 3 a Hub.Queue that does the
+  //    same with its own API. MathJax is loaded with `defer`, so it is in place by
+  //    DOMContentLoaded, and this listener runs before the manager renders the widgets.
+  window.addEventListener("DOMContentLoaded", function () {
+    var mathjax = window.MathJax;
+    if (mathjax === undefined || mathjax.Hub !== undefined) {
+      return;
+    }
+    mathjax.Hub = {
+      Queue: function (command) {
+        var element = command[2];
+        if (!element || !mathjax.startup) {
+          return;
+        }
+        mathjax.startup.promise
+          .then(function () {
+            return mathjax.typesetPromise([element]);
+          })
+          .catch(function (error) {
+            console.warn("MathJax could not typeset a widget label:", error);
+          });
+      },
+    };
+  });
+})();
+"""
 
 
 def _copy(source: Path, destination: Path) -> int:
@@ -66,31 +112,23 @@ def _copy(source: Path, destination: Path) -> int:
     return destination.stat().st_size
 
 
-def _fresh(folder: Path) -> None:
-    """Empty the generated folder (keeping nothing stale from an older package version)."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
-
-
 def main() -> int:
-    _fresh(STATIC)
-    _fresh(EXTRA)
-    total = 0
-    for source, name in STATIC_FILES:
-        total += _copy(source, STATIC / name)
-    for name in MATHJAX_EXTRA:
-        total += _copy(MATHJAX / "es5" / name, STATIC / "vendor" / "mathjax" / name)
-    fonts = sorted((MATHJAX / MATHJAX_FONTS).glob("*.woff"))
-    for font in fonts:
-        total += _copy(font, STATIC / "vendor/mathjax/output/chtml/fonts/woff-v2" / font.name)
-    icons = sorted((WIDGETS / "dist").glob("*.woff2"))
-    for icon in icons:
-        total += _copy(icon, EXTRA / WIDGET_FONT_DIR / icon.name)
-    if not fonts or not icons:
-        sys.exit("copy_assets: no fonts found; has the layout of the npm packages changed?")
-    count = len(STATIC_FILES) + len(MATHJAX_EXTRA) + len(fonts) + len(icons)
-    print(f"copy_assets: {count} files, {total / 1e6:.2f} MB into {STATIC.name}/ and {EXTRA.name}/")
+    # Start empty, so that nothing stale from an older package version survives.
+    if STATIC.exists():
+        shutil.rmtree(STATIC)
+    STATIC.mkdir()
+    copies = [(source, STATIC / name) for source, name in FILES]
+    copies += [(MATHJAX / "es5" / name, STATIC / "vendor/mathjax" / name) for name in MATHJAX_EXTRA]
+    for folder, pattern, destination in FONTS:
+        fonts = sorted(folder.glob(pattern))
+        if not fonts:
+            sys.exit(f"copy_assets: no {pattern} in {folder}; has the layout of the npm package changed?")
+        copies += [(font, STATIC / destination / font.name) for font in fonts]
+    total = sum(_copy(source, destination) for source, destination in copies)
+    setup = STATIC / "vendor/widgets/setup.js"
+    setup.write_text(WIDGETS_SETUP_JS, encoding="utf-8")
+    total += setup.stat().st_size
+    print(f"copy_assets: {len(copies) + 1} files, {total / 1e6:.2f} MB into {STATIC.relative_to(ROOT)}/")
     return 0
 
 
