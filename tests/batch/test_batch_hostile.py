@@ -175,7 +175,7 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
             status="crashed",
             kinds=both({"crashed"}, {"passed"}),
             cell=(FP, "crashed", None),
-            says=("exited with code 1",),
+            says=("ended the process that ran it (it exited with code 1",),
         ),
         "os_exit_in_function": Case(
             {LC: "def collapse_linear_stack(weights):\n    import os\n    os._exit(3)\n"},

@@ -128,8 +128,13 @@ def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, b
         wanted = next(r for r in batch.releases if r.assignment == batch.options.assignment)
         result.max_total = sum(batch.tasks[t].points for t in wanted.task_ids)
         expected = f"assignment {wanted.assignment!r} (answer cells {', '.join(wanted.answer_ids)})"
+    elif len(batch.releases) == 1:
+        (only,) = batch.releases
+        expected = f"assignment {only.assignment!r} (answer cells {', '.join(only.answer_ids)})"
     else:
-        expected = "one of " + "; ".join(f"{r.assignment!r} ({', '.join(r.answer_ids)})" for r in batch.releases)
+        expected = "any assignment of the course: " + "; ".join(
+            f"{r.assignment!r} ({', '.join(r.answer_ids)})" for r in batch.releases
+        )
     have = ", ".join(found) if found else "none"
     result.status = "wrong-assignment"
     result.messages.append(

@@ -112,7 +112,7 @@ class Child:
         if rss > self.memory_cap:
             self.over_memory = True
             self.kill()
-            raise ChildGone(f"it used more than the memory limit ({self.memory_cap // 2**20} MB)")
+            raise ChildGone(f"it used more memory than allowed ({self.memory_cap // 2**20} MB)")
 
     def handshake(self, deadline: float) -> None:
         header = self._receive(deadline)[0]
@@ -144,18 +144,18 @@ class Child:
         """How the child ended, in words a learner understands (waits briefly for its status)."""
         self.kill()
         if self.over_memory:
-            return f"it used more than the memory limit ({self.memory_cap // 2**20} MB)"
+            return f"it used more memory than allowed ({self.memory_cap // 2**20} MB)"
         code = self._exit_code(timeout=2.0)
         if code is None:
-            return "the process running it ended"
+            return "it ended"
         if code < 0:
             name = _signal_name(-code)
             if name == "SIGXCPU":
-                return "it used up the CPU time limit"
+                return "it used up its CPU time"
             if name == "SIGKILL":
-                return "the process running it was killed (memory exhausted?)"
-            return f"the process running it was killed by {name}"
-        return f"the process running it exited with code {code} (sys.exit / os._exit?)"
+                return "it was killed (out of memory?)"
+            return f"it was killed by {name}"
+        return f"it exited with code {code} (os._exit?)"
 
     def _exit_code(self, timeout: float) -> int | None:
         if self._status_fd is None:
@@ -279,7 +279,9 @@ class Session:
         except ChildGone as gone:
             record.status = "crashed"
             record.reason = gone.reason
-            record.message = f"Running this cell ended the process that ran it ({gone.reason}), so it was skipped."
+            record.message = (
+                f"Running this cell ended the process that ran it ({gone.reason}), so the cell was skipped."
+            )
             self.skipped.add(cell.position)
             return False
         if first:

@@ -1,0 +1,165 @@
+"""Same submission, same score; a batch killed mid-way and resumed gives the uninterrupted grades."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from batch_nb import (
+    ACTGRADE,
+    FAST,
+    correct_submission,
+    fresh_secret,
+    grades,
+    learner_solution,
+    records,
+    released,
+    with_answers,
+    write,
+)
+
+from actgrader.batch.options import GradingOptions
+
+FP_OK = learner_solution("forward_pass_answer")
+# Right or wrong by the toss of the child's random generator: only a seeded, single-threaded
+# child gives it the same score every time.
+COIN = FP_OK.replace("    return h", "    return h if torch.rand(()) < 0.5 else h + 1")
+SLOW = "import time\ntime.sleep(1.5)\n"
+
+
+def _submissions(folder: Path) -> list[str]:
+    students = {
+        "ann": correct_submission(),
+        "ben": released(),
+        "coin1": with_answers(correct_submission(), forward_pass_answer=COIN),
+        "coin2": with_answers(correct_submission(), forward_pass_answer=COIN),
+        "noisy": with_answers(
+            correct_submission(),
+            forward_pass_answer=FP_OK.replace("    return h", "    return h + torch.randn(h.shape)"),
+        ),
+        "slow1": with_answers(correct_submission(), forward_pass_answer=SLOW + FP_OK),
+        "slow2": with_answers(released(), forward_pass_answer=SLOW + FP_OK),
+        "slow3": with_answers(correct_submission(), forward_pass_answer=SLOW + COIN),
+    }
+    for student, nb in students.items():
+        write(folder / f"{student}.ipynb", nb)
+    return sorted(students)
+
+
+def _command(folder: Path, out: Path, *extra: str) -> list[str]:
+    return [str(ACTGRADE), "grade", str(folder), "-o", str(out), *FAST, *extra]
+
+
+def _env(secret: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("ACTGRADER")} | {"ACTGRADER_SECRET": secret}
+
+
+def _scores(out: Path) -> dict[str, list[tuple[str, str, float]]]:
+    return {
+        student: [(o.name, o.status, o.earned) for t in record.tasks for o in t.outcomes]
+        for student, record in records(out).items()
+    }
+
+
+def _sandbox_processes() -> list[psutil.Process]:
+    first = GradingOptions().sandbox_uid
+    found = []
+    for proc in psutil.process_iter(["uids", "cmdline"]):
+        try:
+            uid = proc.info["uids"].real
+            cmdline = " ".join(proc.info["cmdline"] or [])
+        except (psutil.Error, TypeError):
+            continue
+        if first <= uid < first + 64 or "actgrader.batch.forkserver" in cmdline:
+            found.append(proc)
+    return found
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("resume")
+    students = _submissions(root / "in")
+    secret = fresh_secret()
+    whole = subprocess.run(
+        _command(root / "in", root / "whole"), env=_env(secret), capture_output=True, text=True, timeout=300
+    )
+    assert whole.returncode == 0, whole.stderr
+
+    killed = subprocess.Popen(
+        _command(root / "in", root / "resumed"),
+        env=_env(secret),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results = root / "resumed" / "results"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(results.glob("*.json")):
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    done_at_kill = sorted(p.stem for p in results.glob("*.json"))
+
+    leftovers = _sandbox_processes()
+    deadline = time.monotonic() + 15
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        leftovers = [p for p in leftovers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    resumed = subprocess.run(
+        _command(root / "in", root / "resumed", "--resume"), env=_env(secret), capture_output=True, text=True
+    )
+    return {
+        "root": root,
+        "students": students,
+        "done_at_kill": done_at_kill,
+        "leftovers": leftovers,
+        "resumed": resumed,
+    }
+
+
+def test_kill_happened_mid_batch(runs):
+    assert 1 <= len(runs["done_at_kill"]) < len(runs["students"])
+
+
+def test_killing_the_grader_ends_its_fork_server_and_children(runs):
+    assert runs["leftovers"] == []
+
+
+def test_resume_skips_finished_records_and_matches_an_uninterrupted_run(runs):
+    root = runs["root"]
+    resumed = runs["resumed"]
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {len(runs['done_at_kill'])} submission(s) already graded" in resumed.stderr
+    assert (root / "resumed" / "grades.csv").read_text() == (root / "whole" / "grades.csv").read_text()
+    assert [row["student"] for row in grades(root / "resumed")] == runs["students"]
+
+
+def test_same_submission_same_score(runs):
+    root = runs["root"]
+    whole, resumed = _scores(root / "whole"), _scores(root / "resumed")
+    assert whole == resumed
+    assert whole["coin1"] == whole["coin2"]
+    statuses = {status for _, status, _ in whole["coin1"]}
+    assert statuses == {"passed", "failed"}  # the coin landed both ways across the cases
+
+
+def test_a_changed_notebook_is_graded_again_on_resume(runs, tmp_path: Path):
+    root = runs["root"]
+    out = tmp_path / "out"
+    folder = tmp_path / "in"
+    write(folder / "ann.ipynb", correct_submission())
+    first = subprocess.run(_command(folder, out), env=_env(fresh_secret()), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    write(folder / "ann.ipynb", released())
+    secret_run = subprocess.run(
+        _command(folder, out, "--resume"), env=_env(fresh_secret()), capture_output=True, text=True
+    )
+    assert secret_run.returncode == 0, secret_run.stderr
+    assert "resuming" not in secret_run.stderr
+    assert float(grades(out)[0]["total"]) == 0
+    assert root.exists()
