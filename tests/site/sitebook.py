@@ -1,0 +1,58 @@
+"""What the site tests share: where the book is, which pages it has, how a build went.
+
+Imported by ``conftest.py`` (fixtures) and by test modules that parametrize over pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+HTML = ROOT / "_build" / "html"
+EXECUTED = ROOT / "_build" / "jupyter_execute"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    returncode: int
+    log: str
+    seconds: float
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class Site:
+    """The built book: where its HTML and executed notebooks are, and how the build went."""
+
+    build: BuildResult
+    html: Path = HTML
+    executed: Path = EXECUTED
+
+    def page(self, docname: str) -> Path:
+        """The HTML file of a page named as in _toc.yml (``"book/intro"``)."""
+        return self.html / f"{docname}.html"
+
+
+def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every page in _toc.yml, in reading order, as docnames (``"book/intro"``)."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                pages.append(node["file"])
+            for key in ("parts", "chapters", "sections"):
+                for child in node.get(key, []) or []:
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(toc)
+    return [page.removesuffix(".md").removesuffix(".ipynb") for page in pages]

@@ -1,0 +1,120 @@
+"""The book builds with warnings as errors, its notebooks ran cleanly, and pages stay light."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from jupyter_cache import get_cache
+from sitebook import ROOT, Site, toc_pages
+
+pytestmark = pytest.mark.slow
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+# A page's own assets: its HTML (which embeds widget frames) and the images it shows.
+PAGE_BUDGET_BYTES = 1_000_000
+
+
+def test_build_succeeds_with_warnings_as_errors(book_build):
+    assert book_build.returncode == 0, book_build.tail()
+    command = next((line for line in book_build.log.splitlines() if "jupyter-book build" in line), "")
+    assert re.search(r"\s-W(\s|$)", command), f"the build must turn warnings into errors; ran: {command!r}"
+    assert "build succeeded" in book_build.log
+
+
+def _notebook_pages() -> list[str]:
+    return [page for page in toc_pages() if "kernelspec:" in (ROOT / f"{page}.md").read_text(encoding="utf-8")]
+
+
+def test_every_notebook_page_was_executed(site: Site):
+    """Each chapter's current source has a successful execution in the jupyter-cache.
+
+    (jupyter-cache caches a notebook only when every cell ran without error, and keys it by
+    the code's content, so a stale cache entry from an older version would not match.)
+    """
+    cache = get_cache(str(ROOT / CONFIG["execute"]["cache"]))
+    pages = _notebook_pages()
+    assert pages, "no page of the book has code cells"
+    for page in pages:
+        assert (site.executed / f"{page}.ipynb").is_file(), f"{page} was not executed"
+        record = cache.get_cached_project_nb(str(ROOT / f"{page}.md"))
+        assert record is not None, f"{page} has no successful execution in the cache"
+
+
+@pytest.mark.parametrize("page", _notebook_pages())
+def test_executed_notebook_has_no_errors(site: Site, page: str):
+    notebook = nbformat.read(site.executed / f"{page}.ipynb", as_version=4)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code_cells
+    for number, cell in enumerate(code_cells, start=1):
+        for output in cell.outputs:
+            assert output.output_type != "error", f"code cell {number} of {page} raised {output.get('ename')}"
+            assert output.get("name") != "stderr", f"code cell {number} of {page} wrote to stderr: {output.text}"
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "img" and attributes.get("src"):
+            self.images.append(attributes["src"] or "")
+        if tag == "script" and attributes.get("src"):
+            self.scripts.append(attributes["src"] or "")
+
+
+def _local(page_file: Path, url: str) -> Path | None:
+    if re.match(r"^[a-z]+:", url):
+        return None
+    return (page_file.parent / url.split("?")[0].split("#")[0]).resolve()
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_own_assets_stay_under_budget(site: Site, page: str):
+    html_file = site.page(page)
+    collector = _Collector()
+    collector.feed(html_file.read_text(encoding="utf-8"))
+    images = {p for p in (_local(html_file, src) for src in collector.images) if p is not None}
+    for image in images:
+        assert image.is_file(), f"{page} shows a missing image {image}"
+    weight = html_file.stat().st_size + sum(image.stat().st_size for image in images)
+    assert weight < PAGE_BUDGET_BYTES, f"{page} weighs {weight / 1e3:.0f} kB (HTML + images)"
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_scripts_are_served_by_the_site(site: Site, page: str):
+    """Every script a page loads is a file of the site (no CDN), and it exists."""
+    html_file = site.page(page)
+    collector = _Collector()
+    collector.feed(html_file.read_text(encoding="utf-8"))
+    for src in collector.scripts:
+        local = _local(html_file, src)
+        assert local is not None, f"{page} loads a script from {src}"
+        assert local.is_file(), f"{page} loads a missing script {src}"
+
+
+def test_configured_vendor_files_exist(site: Site):
+    config = CONFIG["sphinx"]["config"]
+    paths = [config["mathjax_path"], *config["nb_ipywidgets_js"]]
+    for path in paths:
+        assert (site.html / "_static" / path).is_file(), f"_config.yml names {path}; `make vendor` did not make it"
+
+
+def test_widget_pages_load_the_vendored_manager(site: Site):
+    """Pages with widget state load require.js, setup.js and the manager, in that order."""
+    expected = [f"_static/{path}" for path in CONFIG["sphinx"]["config"]["nb_ipywidgets_js"]]
+    widget_pages = [page for page in toc_pages() if "widget-state+json" in site.page(page).read_text(encoding="utf-8")]
+    assert widget_pages, "no page has a widget"
+    for page in widget_pages:
+        collector = _Collector()
+        collector.feed(site.page(page).read_text(encoding="utf-8"))
+        loaded = [src.split("?")[0].lstrip("./") for src in collector.scripts]
+        positions = [next(i for i, src in enumerate(loaded) if src.endswith(path)) for path in expected]
+        assert positions == sorted(positions), f"{page} loads {loaded}"
