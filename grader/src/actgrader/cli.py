@@ -71,6 +71,8 @@ def _size_text(value: int) -> str:
 
 def _add_grade_options(parser: argparse.ArgumentParser, defaults: GradingOptions) -> None:
     for spec in fields(GradingOptions):
+        if spec.metadata.get("cli") is False:
+            continue
         name = spec.name
         help_text = spec.metadata.get("help", "")
         default = getattr(defaults, name)
@@ -142,7 +144,7 @@ def _grade(args: argparse.Namespace) -> int:
     from actgrader.batch.forkserver import ForkServerError
     from actgrader.batch.report import Progress, summary
 
-    values = {f.name: getattr(args, f.name) for f in fields(GradingOptions)}
+    values = {f.name: getattr(args, f.name) for f in fields(GradingOptions) if f.metadata.get("cli") is not False}
     try:
         options = GradingOptions(**values)
     except ValueError as exc:

@@ -220,6 +220,14 @@ def _run(program: nbs.Program, release: nbs.ReleaseNotebook, result: SubmissionR
         result.messages.append("The grader's sandbox failed on this notebook; your instructor has the details.")
 
 
+def _not_dumpable() -> None:
+    """Without root, children run as this user: make /proc/<this pid> (environ, memory) theirs to read no more."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+
+
 def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task], log: Log) -> None:
     for release in releases:
         for task_id, points in release.check_points().items():
@@ -299,6 +307,8 @@ def _grade_pending(
     paths: Sequence[Path | str],
     progress: ProgressCallback | None,
 ) -> None:
+    if os.geteuid() != 0:
+        _not_dumpable()
     work_root = tempfile.mkdtemp(prefix="actgrade-work-")
     os.chmod(work_root, 0o711)
     server = ForkServer()
@@ -318,6 +328,7 @@ def _grade_pending(
             protected=tuple(protected_paths(options, paths)),
             required=tuple(required_paths()),
             work_root=work_root,
+            root_layers=options.root_layers,
         )
         batch = _Batch(options, releases, tasks, secret, server, sandbox, baseline + options.memory_limit + 64 * 2**20)
         jobs = min(options.jobs, len(pending))

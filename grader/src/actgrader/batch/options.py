@@ -116,6 +116,14 @@ class GradingOptions:
         metadata=_help("first of the unprivileged uids the children run as, one per parallel job (root only)"),
     )
     progress: bool = field(default=True, metadata=_help("show progress on stderr"))
+    root_layers: bool = field(
+        default=True,
+        metadata={
+            "help": "use the root-only sandbox layers when running as root (False reproduces a non-root "
+            "user's sandbox, for testing that fallback; never grade real submissions as root with it)",
+            "cli": False,
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.release is not None:

@@ -84,7 +84,7 @@ class Child:
 
     def __init__(self, server: ForkServer, config: dict[str, Any], memory_cap: int) -> None:
         self.pid, self.sock, self._status_fd = server.spawn(config)
-        self.uid = config["uid"] if os.geteuid() == 0 else None
+        self.uid = config["uid"] if os.geteuid() == 0 and config.get("root_layers", True) else None
         self.memory_cap = memory_cap
         self.peak_rss = 0
         self.layers: list[str] = []

@@ -56,6 +56,7 @@ class SandboxConfig:
     protected: tuple[str, ...]
     required: tuple[str, ...]  # paths the interpreter needs: never hidden
     work_root: str  # where the working directory goes when not root
+    root_layers: bool = True  # False: the sandbox a non-root user gets, even as root (tests)
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -229,7 +230,7 @@ def apply(config: SandboxConfig) -> tuple[str, list[str]]:
         libc.call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except OSError:
         pass
-    root = os.geteuid() == 0
+    root = os.geteuid() == 0 and config.root_layers
     if root:
         try:
             workdir = _as_root(libc, config, layers)
