@@ -82,7 +82,7 @@ def make_mlp(
     for k, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         if generator is not None:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+                torch.default_generator.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
                 linear = nn.Linear(n_in, n_out, bias=bias)
         else:
             linear = nn.Linear(n_in, n_out, bias=bias)
