@@ -23,8 +23,6 @@ from batch_nb import (
     write,
 )
 
-from actgrader.batch.options import GradingOptions
-
 FP_OK = learner_solution("forward_pass_answer")
 # Right or wrong by the toss of the child's random generator: only a seeded, single-threaded
 # child gives it the same score every time.
@@ -66,18 +64,11 @@ def _scores(out: Path) -> dict[str, list[tuple[str, str, float]]]:
     }
 
 
-def _sandbox_processes() -> list[psutil.Process]:
-    first = GradingOptions().sandbox_uid
-    found = []
-    for proc in psutil.process_iter(["uids", "cmdline"]):
-        try:
-            uid = proc.info["uids"].real
-            cmdline = " ".join(proc.info["cmdline"] or [])
-        except (psutil.Error, TypeError):
-            continue
-        if first <= uid < first + 64 or "actgrader.batch.forkserver" in cmdline:
-            found.append(proc)
-    return found
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -100,15 +91,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(results.glob("*.json")):
         time.sleep(0.02)
+    # The grader's fork server and the sandboxed children it forked, just before the kill.
+    tree = psutil.Process(killed.pid).children(recursive=True)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     done_at_kill = sorted(p.stem for p in results.glob("*.json"))
 
-    leftovers = _sandbox_processes()
     deadline = time.monotonic() + 15
+    leftovers = tree
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.1)
-        leftovers = [p for p in leftovers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        leftovers = [p for p in leftovers if _alive(p)]
 
     resumed = subprocess.run(
         _command(root / "in", root / "resumed", "--resume"), env=_env(secret), capture_output=True, text=True
@@ -117,6 +110,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "root": root,
         "students": students,
         "done_at_kill": done_at_kill,
+        "tree": tree,
         "leftovers": leftovers,
         "resumed": resumed,
     }
@@ -127,6 +121,7 @@ def test_kill_happened_mid_batch(runs):
 
 
 def test_killing_the_grader_ends_its_fork_server_and_children(runs):
+    assert len(runs["tree"]) >= 2  # the fork server and at least one sandboxed child were running
     assert runs["leftovers"] == []
 
 

@@ -37,6 +37,7 @@ _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
     "from actgrader.batch.forkserver import serve; serve(int(sys.argv[2]))"
 )
+SHELL_COMMANDS_OFF = "(shell commands are not run while grading)"
 FORBIDDEN_PRELOADS = ("actgrader.reference", "actgrader.tasks", "actgrader.notebook")
 
 
@@ -61,10 +62,31 @@ def _preload() -> Any:
 
     from actgrader.batch import child  # noqa: F401
 
+    class GradingShell(InteractiveShell):
+        """The shell cells run in while graded: no GUI event loop, and ``!commands`` not run.
+
+        A shell command prints a note and "fails" (``_exit_code`` 1) the way a missing
+        command would in Jupyter, so a stray ``!pip install`` does not cost the rest of
+        the cell. (The audit hook refuses to start processes in any case.)
+        """
+
+        def enable_gui(self, gui: object = None) -> None:
+            return None
+
+        def system(self, cmd: str) -> None:
+            print(SHELL_COMMANDS_OFF)
+            self.user_ns["_exit_code"] = 1
+
+        def getoutput(self, cmd: str, split: bool = True, depth: int = 0) -> object:
+            from IPython.utils.text import SList
+
+            print(SHELL_COMMANDS_OFF)
+            return SList() if split else ""
+
     config = Config()
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "NoColor"
-    shell = InteractiveShell.instance(config=config)
+    shell = GradingShell.instance(config=config)
     shell.user_ns["__name__"] = "__main__"
     return shell
 
