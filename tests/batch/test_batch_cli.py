@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import fields
@@ -14,6 +15,7 @@ from batch_nb import (
     FAST,
     RELEASE,
     SOLUTION,
+    correct_submission,
     fresh_secret,
     grades,
     records,
@@ -22,8 +24,10 @@ from batch_nb import (
     write,
 )
 
+from actgrader.batch import grade_submissions
 from actgrader.batch.options import GradingOptions
 from actgrader.cli import build_parser
+from actgrader.tasks import get_task
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,7 @@ def test_records_hold_every_case_and_hide_hidden_cases_in_the_feedback(graded):
 
 
 def test_without_secret_only_public_cases_run(tmp_path: Path):
-    write(tmp_path / "in" / "solution.ipynb", __import__("json").loads(SOLUTION.read_text()))
+    write(tmp_path / "in" / "solution.ipynb", json.loads(SOLUTION.read_text()))
     proc = run_actgrade([tmp_path / "in"], tmp_path / "out", *FAST)
     assert proc.returncode == 0, proc.stderr
     assert "NO INSTRUCTOR SECRET" in proc.stderr
@@ -120,3 +124,36 @@ def test_usage_errors(tmp_path: Path):
     assert proc.returncode == 2 and "no assignment 'nope'" in proc.stderr
     proc = run_actgrade([RELEASE], tmp_path / "out", "--memory-limit", "lots", "--no-progress")
     assert proc.returncode == 2 and "not a size" in proc.stderr
+
+
+def _only(nb: dict, keep: str) -> dict:
+    """The notebook without the cells of the other task (its answer, test and demo cells)."""
+    drop = "linear_collapse" if keep == "forward_pass" else "forward_pass"
+    nb = json.loads(json.dumps(nb))
+    nb["cells"] = [
+        c for c in nb["cells"] if not str(c["metadata"].get("nbgrader", {}).get("grade_id", "")).startswith(drop)
+    ]
+    return nb
+
+
+def test_assignment_detection_and_the_assignment_asked_for(tmp_path: Path):
+    release = json.loads(RELEASE.read_text())
+    write(tmp_path / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", release)
+    write(tmp_path / "release" / "collapse-only" / "collapse-only.ipynb", _only(release, "linear_collapse"))
+    write(tmp_path / "in" / "full.ipynb", correct_submission())
+    write(tmp_path / "in" / "forward.ipynb", _only(correct_submission(), "forward_pass"))
+    points = task_points()
+    common = {"release": tmp_path / "release", "progress": False, "jobs": 2}
+
+    detected = {r.student: r for r in grade_submissions([tmp_path / "in"], GradingOptions(**common), secret=None)}
+    assert detected["full"].assignment == ASSIGNMENT
+    assert detected["forward"].assignment == ASSIGNMENT  # shares forward_pass_answer only with it
+    assert detected["full"].total == sum(get_task(t).public_points for t in points)  # no secret: public only
+
+    asked = GradingOptions(**common, assignment="collapse-only")
+    results = {r.student: r for r in grade_submissions([tmp_path / "in"], asked, secret=None)}
+    assert results["full"].assignment == "collapse-only"
+    assert [t.task_id for t in results["full"].tasks] == ["linear_collapse"]
+    wrong = results["forward"]
+    assert (wrong.status, wrong.total, wrong.max_total) == ("wrong-assignment", 0, points["linear_collapse"])
+    assert "do not match assignment 'collapse-only'" in wrong.messages[0]
