@@ -118,3 +118,26 @@ def test_widget_pages_load_the_vendored_manager(site: Site):
         loaded = [src.split("?")[0].lstrip("./") for src in collector.scripts]
         positions = [next(i for i, src in enumerate(loaded) if src.endswith(path)) for path in expected]
         assert positions == sorted(positions), f"{page} loads {loaded}"
+
+
+class _DownloadLinks(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if tag == "a" and {"btn-download-source-button", "btn-download-notebook-button"} & set(classes):
+            self.links.append(attributes.get("href") or "")
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_download_button_offers_the_page_source(site: Site, page: str):
+    html_file = site.page(page)
+    parser = _DownloadLinks()
+    parser.feed(html_file.read_text(encoding="utf-8"))
+    assert parser.links, f"{page} has no download button"
+    for href in parser.links:
+        target = _local(html_file, href)
+        assert target is not None and target.is_file(), f"{page}: the download link {href} leads nowhere"
