@@ -141,10 +141,10 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
             total=POINTS["forward_pass"],
             status="timeout",
             kinds=both({"passed"}, {"timeout"}),
-            says=("did not finish in time (no result within 2 s)",),
+            says=("did not finish in time (no result within 3 s)",),
         ),
         "memory_bomb_top_level": Case(
-            {FP: FP_OK + "\nhog = [torch.ones(2**24) for _ in range(10**6)]\n"},
+            {FP: FP_OK + "\nhog = [torch.ones(2**25) for _ in range(10**6)]\n"},
             total=FULL,
             status="errors",
             kinds=ok,
@@ -154,7 +154,7 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
         "memory_bomb_in_function": Case(
             {
                 LC: "def collapse_linear_stack(weights):\n    hog = []\n    while True:\n"
-                "        hog.append(torch.ones(2**24))\n"
+                "        hog.append(torch.ones(2**25))\n"
             },
             total=POINTS["forward_pass"],
             status="errors",

@@ -89,7 +89,16 @@ def user_mode(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A batch graded with the sandbox a non-root user gets: only the interpreter-level layers."""
     root = tmp_path_factory.mktemp("user-mode")
     reference = str(Path(actgrader.reference.forward.__file__).resolve())
+    repo = Path(reference).parents[4]
+    (root / "alias").symlink_to(repo)  # a linked folder the grader does not know about
+    aliased = str(root / "alias" / Path(reference).relative_to(repo))
     attempts = {
+        "symlinked": f"open({aliased!r}).read()\n",
+        "proc_root": f"open('/proc/self/root' + {reference!r}).read()\n",
+        "dir_fd": "import os\nos.open('/', os.O_RDONLY)\n",
+        "climb": "import os\nos.mkdir('a')\nfd = os.open('a', os.O_RDONLY)\n"
+        "os.open('../../x', os.O_RDONLY, dir_fd=fd)\n",
+        "pidfd": "import os\nos.pidfd_open(os.getppid())\n",
         "reference": f"exec(open({reference!r}).read())\n",
         "parent": "import os\nprint(open(f'/proc/{os.getppid()}/environ').read())\n",
         "network": "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)\n",
@@ -128,6 +137,11 @@ def test_user_mode_grades_the_solution_in_full(user_mode):
         ("write", "PermissionError: writing outside your working directory"),
         ("fork", "PermissionError: starting processes"),
         ("imports", "ImportError: the course's reference implementations are not available while grading"),
+        ("symlinked", "PermissionError: reading"),
+        ("proc_root", "PermissionError: reading"),
+        ("dir_fd", "PermissionError: opening folders outside your working directory"),
+        ("climb", "PermissionError: while grading, relative paths may not climb out with '..'"),
+        ("pidfd", "PermissionError: sending signals to processes is not allowed while grading"),
     ],
 )
 def test_user_mode_still_refuses(user_mode, name, error):

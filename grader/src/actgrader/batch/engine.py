@@ -285,6 +285,12 @@ def grade_submissions(
                 if record is not None:
                     results[sub.student] = record
     pending = [s for s in submissions if s.student not in results]
+    if pending and (os.geteuid() != 0 or not options.root_layers):
+        log(
+            "warning: not running as root, so submissions run as this user with the network cut (where the kernel "
+            "allows) and files guarded only by the interpreter's audit hook, which raw memory access (NumPy, "
+            "ctypes) can defeat. Grade untrusted submissions as root, e.g. in a container."
+        )
     if results:
         log(f"resuming: {len(results)} submission(s) already graded, {len(pending)} to go")
     if pending:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import os
 import posix
+import stat as stat_module
 import sys
 import types
 from collections.abc import Iterable
@@ -132,7 +133,15 @@ _RULES: dict[str, tuple[str, str]] = {
 
 # Extension modules that must not be loaded afresh (a fresh copy would undo what
 # :func:`disarm_process_spawning` did, or give raw C access).
-_REFUSED_IMPORTS = ("_posixsubprocess", "_ctypes", "_xxsubinterpreters", "_testcapi", "_testinternalcapi")
+_REFUSED_IMPORTS = (
+    "_posixsubprocess",
+    "_ctypes",
+    "_signal",
+    "posix",
+    "_xxsubinterpreters",
+    "_testcapi",
+    "_testinternalcapi",
+)
 
 
 def install_audit_hook(workdir: str, protected: Iterable[str]) -> None:
@@ -143,6 +152,13 @@ def install_audit_hook(workdir: str, protected: Iterable[str]) -> None:
     folder, the secret).
     """
     prot = tuple(sorted({os.path.normpath(p) for p in protected} | {os.path.realpath(p) for p in protected}))
+    inodes = set()
+    for path in prot:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # hidden by a mount (root), or absent: nothing to identify
+        inodes.add((st.st_dev, st.st_ino))
     _install(
         frozenset(_RULES),
         tuple(_RULES),
@@ -150,6 +166,7 @@ def install_audit_hook(workdir: str, protected: Iterable[str]) -> None:
         os.path.normpath(workdir),
         frozenset(prot),
         tuple(p.rstrip("/") + "/" for p in prot),
+        frozenset(inodes),
         str(os.getpid()),
     )
 
@@ -161,6 +178,7 @@ def _install(
     workdir: str,
     prot_exact: frozenset[str],
     prot_prefix: tuple[str, ...],
+    prot_inodes: frozenset[tuple[int, int]],
     own_pid: str,
 ) -> None:
     writable_prefix = workdir + "/"
@@ -176,7 +194,11 @@ def _install(
         writable_prefix=writable_prefix,
         prot_exact=prot_exact,
         prot_prefix=prot_prefix,
+        prot_inodes=prot_inodes,
         own_pid=own_pid,
+        stat=os.stat,
+        is_dir=stat_module.S_ISDIR,
+        OSError=builtins.OSError,
         refused_imports=_REFUSED_IMPORTS,
         normpath=posix._path_normpath,
         fsdecode_bytes=bytes.decode,
@@ -208,6 +230,7 @@ def _install(
             paths = (args[0],) if len(args) > 0 else ()
             mode = args[1] if len(args) > 1 else None
             flags = args[2] if len(args) > 2 else 0
+            low_level = type(mode) is not str  # os.open, which may be relative to a dir_fd
             if type(mode) is str:
                 writing = "w" in mode or "a" in mode or "x" in mode or "+" in mode
             else:
@@ -215,9 +238,11 @@ def _install(
         elif kind == "read":
             paths = (args[0],) if len(args) > 0 else ()
             writing = False
+            low_level = True
         else:
             paths = args
             writing = True
+            low_level = True
         for raw in paths:
             if raw is None or type(raw) is int or type(raw) is tuple or type(raw) is float or type(raw) is bool:
                 continue  # a file descriptor, the working directory, or a non-path argument
@@ -225,7 +250,15 @@ def _install(
                 raw = fsdecode_bytes(raw, "utf-8", "surrogateescape")
             if type(raw) is not str:
                 raise PermissionError("while grading, give file paths as plain strings (str(path))")
-            path = normpath(raw if raw.startswith("/") else workdir + "/" + raw)
+            relative = not raw.startswith("/")
+            if (
+                relative
+                and low_level
+                and (raw == ".." or raw.startswith("../") or "/../" in raw or raw.endswith("/.."))
+            ):
+                # Relative to a directory descriptor the hook cannot see: no climbing out of it.
+                raise PermissionError(f"while grading, relative paths may not climb out with '..' ({raw})")
+            path = normpath(workdir + "/" + raw if relative else raw)
             if path.startswith("//"):
                 path = path[1:]
             if writing:
@@ -239,17 +272,43 @@ def _install(
                 first = path[6:].partition("/")[0]
                 if first.isdigit() and first != own_pid:
                     raise PermissionError("looking at other processes is not allowed while grading")
+            # Symlinks and aliases (/proc/self/root, a linked folder...): every existing prefix
+            # of the path is resolved by the kernel and compared with the protected folders.
+            end = 0
+            while prot_inodes:
+                end = path.find("/", end + 1)
+                prefix = path if end < 0 else path[:end]
+                try:
+                    st = stat(prefix)
+                except OSError:
+                    break
+                if (st.st_dev, st.st_ino) in prot_inodes:
+                    raise PermissionError(f"reading {raw} is not allowed while grading")
+                if end < 0:
+                    break
+            if low_level and not writing and kind == "open" and path != workdir:
+                if not path.startswith(writable_prefix):
+                    try:
+                        st = stat(path)
+                    except OSError:
+                        st = None
+                    if st is not None and is_dir(st.st_mode):
+                        raise PermissionError(
+                            f"opening folders outside your working directory is not allowed while grading ({raw})"
+                        )
 
     sys.addaudithook(hook)
 
 
 def disarm_process_spawning() -> None:
-    """Replace the one process-spawning primitive that raises no audit event.
+    """Replace the primitives that start or signal processes without raising an audit event.
 
     ``_posixsubprocess.fork_exec`` (behind subprocess and multiprocessing's spawn) forks
-    without telling audit hooks; every other way to start a process (os.fork, os.exec*,
-    os.posix_spawn, os.system, subprocess.Popen) raises an event the hook refuses. Run in the
-    fork server before any child exists, so no child ever holds the original.
+    without telling audit hooks, and ``pidfd_open``/``pidfd_send_signal`` signal without
+    it; every other way to start a process (os.fork, os.exec*, os.posix_spawn, os.system,
+    subprocess.Popen) or signal one (os.kill, os.killpg) raises an event the hook refuses.
+    Run in the fork server before any child exists, so no child ever holds the originals
+    (re-importing their modules afresh is refused by the hook).
     """
     import _posixsubprocess
     import subprocess
@@ -267,6 +326,22 @@ def disarm_process_spawning() -> None:
             if value is original:
                 namespace[key] = fork_exec
     subprocess._fork_exec = fork_exec  # type: ignore[attr-defined]
+
+    # Signals by pidfd raise no audit event either (os.kill and os.killpg do).
+    import _signal
+    import signal
+
+    def pidfd_refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(_SIGNAL)
+
+    for module, name in (
+        (posix, "pidfd_open"),
+        (os, "pidfd_open"),
+        (_signal, "pidfd_send_signal"),
+        (signal, "pidfd_send_signal"),
+    ):
+        if hasattr(module, name):
+            setattr(module, name, pidfd_refused)
 
 
 class _Blocker:
