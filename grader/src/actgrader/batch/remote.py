@@ -327,8 +327,9 @@ class Session:
         with contextlib.suppress(LearnerTimeout):
             self.ensure_child()
         for record in self.cells:
-            if record.status == "not run" and not record.message:
-                record.message = "not run: the notebook's time budget ran out before this cell"
+            if record.status == "not run" and not record.reason:
+                record.reason = "was not run: the notebook's time budget ran out before it"
+                record.message = f"This cell {record.reason}."
 
     # -- requests from RemoteAnswer
 
