@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,10 @@ def test_student_ids_are_safe_file_names():
 def test_missing_path_is_an_error(tmp_path: Path):
     with pytest.raises(FileNotFoundError):
         find_submissions([tmp_path / "nope"])
+
+
+def test_only_regular_files_are_read(tmp_path: Path):
+    fifo = tmp_path / "pipe.ipynb"
+    os.mkfifo(fifo)  # reading it would block the grader forever
+    with pytest.raises(nbs.NotebookError, match="not a regular file"):
+        nbs.read_notebook(fifo)

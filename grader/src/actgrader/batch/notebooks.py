@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +153,10 @@ def parse_notebook(data: bytes) -> tuple[NotebookCell, ...]:
 def read_notebook(path: Path) -> tuple[bytes, tuple[NotebookCell, ...]]:
     """A notebook's bytes (for its checksum) and its cells."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError("it is not a regular file")
+        size = info.st_size
         if size > MAX_NOTEBOOK_BYTES:
             raise NotebookError(f"the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
         data = path.read_bytes()
