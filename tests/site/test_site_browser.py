@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
+from playwright import sync_api as playwright_api
 from sitebook import ROOT, Site, toc_pages
 
 pytestmark = pytest.mark.slow
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
