@@ -42,11 +42,20 @@ called with keyword arguments named after the controls.
 Budget
 ------
 Every frame is embedded in the page (base64 in the widget state), so the number of frames
-is the product of the option counts and each costs a few tens of kB. Keep it to a few
+is the product of the option counts and each costs several kB. Keep it to a few
 dozen frames: ``max_frames`` and ``max_bytes`` stop the build with a clear message
 when a widget would make its page heavy (the course keeps each page's own assets under
 about 1 MB). Small figures (``new_figure`` defaults) and ``dpi=80`` with a palette
-(``colors``) give 10 to 25 kB per line-plot frame.
+(``colors``) give about 5 to 10 kB per line-plot frame (base64 in the page adds a third).
+Precompute expensive work (training, sweeps) once before the widget, and let ``render``
+only draw: it runs once per frame, at build time.
+
+Testing
+-------
+``tests/site/test_site_browser.py`` opens every page of the book in Chromium, with no
+network, and moves every control of every ``precomputed-figure`` it finds, checking that
+the displayed image changes. Add a chapter to ``PAGES_WITH_INTERACTIVE_FIGURES`` there
+so that the test also fails if the figure disappears.
 """
 
 from __future__ import annotations
