@@ -59,6 +59,11 @@ def new_figure(ncols: int = 1, *, width: float = 6.4, height: float = 3.2, **kwa
     """``plt.subplots(1, ncols)`` with the book's size and style; returns ``(fig, ax_or_axes)``."""
     with mpl.rc_context(STYLE):
         fig, axes = plt.subplots(1, ncols, figsize=(width, height), **kwargs)
+        # The first pyplot figure of a Jupyter kernel activates the inline backend, which turns
+        # interactive mode on; rc_context would restore rcParams["interactive"] to off on exit,
+        # and every later figure of the notebook would then never be displayed.
+        interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
     return fig, axes
 
 
