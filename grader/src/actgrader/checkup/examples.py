@@ -8,7 +8,7 @@ them, and ``tests/checkup`` checks that each problem is found and the healthy mo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -24,13 +24,17 @@ BATCH = 256
 
 @dataclass
 class Case:
-    """A model, a batch ``(x, y)`` and the loss it is trained with; ``title`` says what is wrong (if anything)."""
+    """A model, a batch ``(x, y)`` and the loss it is trained with; ``title`` says what is wrong (if anything).
+
+    ``losses`` holds the loss before each training step, for the cases that were trained.
+    """
 
     title: str
     model: nn.Module
     x: Tensor
     y: Tensor
     loss_fn: nn.Module
+    losses: list[float] = field(default_factory=list)
 
 
 def batch(seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -64,13 +68,16 @@ def dead_relus(seed: int = 0, *, lr: float = 2.0, steps: int = 20) -> Case:
     model = make_mlp([2, WIDTH, WIDTH, 2], "relu", init="kaiming", seed=seed)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses = []
     with _one_thread():  # the same digits on every machine: the overshoot amplifies any difference
         for _ in range(steps):
             optimizer.zero_grad()
-            loss_fn(model(x), y).backward()
+            loss = loss_fn(model(x), y)
+            losses.append(float(loss.detach()))
+            loss.backward()
             optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return Case(f"dead ReLUs: {steps} SGD steps at learning rate {lr:g}", model, x, y, loss_fn)
+    return Case(f"dead ReLUs: {steps} SGD steps at learning rate {lr:g}", model, x, y, loss_fn, losses)
 
 
 def tanh_kaiming(seed: int = 0, *, depth: int = 8) -> Case:

@@ -153,12 +153,15 @@ class Report:
     def _repr_html_(self) -> str:
         esc = html.escape
         table = self.table()
-        head = "".join(f"<th>{esc(c)}</th>" for c in table[0])
-        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in table[1:])
+        cell = "padding:2px 8px;white-space:nowrap;text-align:left"
+        head = "".join(f"<th style='{cell}'>{esc(c)}</th>" for c in table[0])
+        body = "".join("<tr>" + "".join(f"<td style='{cell}'>{esc(c)}</td>" for c in r) + "</tr>" for r in table[1:])
         parts = [
             "<div class='actgrader-checkup'>",
             f"<p><strong>{esc(self._header())}</strong></p>",
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>",
+            "<div style='overflow-x:auto'>",
+            f"<table style='border-collapse:collapse;font-size:0.85em'><thead><tr>{head}</tr></thead>",
+            f"<tbody>{body}</tbody></table></div>",
         ]
         notes = [row for row in self.rows if row.note]
         if notes:
@@ -171,9 +174,9 @@ class Report:
             for f in _ordered(self.findings):
                 where = f" [{esc(', '.join(f.layers))}]" if f.layers else ""
                 items.append(
-                    f"<li class='checkup-{f.severity}'><strong>{f.severity.upper()}</strong> "
-                    f"<code>{esc(f.code)}</code>{where}: {esc(f.message)}<br>{esc(f.meaning)} "
-                    f"<a href='{esc(f.url)}'>Read more</a></li>"
+                    f"<li class='checkup-{f.severity}'><strong style='color:{_COLORS[f.severity]}'>"
+                    f"{f.severity.upper()}</strong> <code>{esc(f.code)}</code>{where}: {esc(f.message)}<br>"
+                    f"{esc(f.meaning)} <a href='{esc(f.url)}'>Read more</a></li>"
                 )
             parts.append(f"<p>Findings:</p><ul>{''.join(items)}</ul>")
         if self.not_analysed:
@@ -181,6 +184,10 @@ class Report:
             parts.append(f"<p>Not analysed:</p><ul>{items}</ul>")
         parts.append("</div>")
         return "".join(parts)
+
+
+# Severity colours of the HTML report (readable on white and on a dark theme's grey).
+_COLORS = {"error": "#c0392b", "warning": "#b9770e", "info": "#5d6d7e"}
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
