@@ -60,18 +60,20 @@ def test_double_softmax_floor_is_reached_at_one_hot_and_never_beaten(classes):
     assert float(per_example.min()) >= o.double_softmax_floor(classes) - 1e-12
 
 
-def test_margin_gradients_cross_entropy_tends_to_sqrt2_double_softmax_to_zero():
-    margins = torch.tensor([0.0, 5.0, 20.0, 40.0], dtype=torch.float64)
+def test_margin_gradients_cross_entropy_grows_with_the_error_double_softmax_dies_at_both_ends():
+    margins = torch.tensor([-40.0, -5.0, 0.0, 5.0, 20.0, 40.0], dtype=torch.float64)
     classes = 10
     ce = o.margin_gradient_norms(margins, classes=classes, softmax_first=False)
-    denom = torch.exp(margins) + classes - 1
-    p0, p1, rest = 1 / denom, torch.exp(margins) / denom, 1 / denom
+    e0, e1 = torch.exp(-margins / 2), torch.exp(margins / 2)
+    denom = e0 + e1 + classes - 2
+    p0, p1, rest = e0 / denom, e1 / denom, 1 / denom
     closed = torch.sqrt((p0 - 1) ** 2 + p1**2 + (classes - 2) * rest**2)
     assert torch.allclose(ce, closed)
-    assert float(ce[-1]) == pytest.approx(math.sqrt(2), rel=1e-9)
+    assert float(ce[0]) < 1e-7 and float(ce[-1]) == pytest.approx(math.sqrt(2), rel=1e-7)
+    assert bool((ce[1:] > ce[:-1]).all())
     double = o.margin_gradient_norms(margins, classes=classes, softmax_first=True)
-    assert bool((double < ce).all())
-    assert float(double[-1]) < 1e-8 < float(double[1])
+    assert bool((double[2:] < ce[2:]).all())
+    assert float(double[-1]) < 1e-8 < float(double[3])
 
 
 def test_train_classifier_is_deterministic_and_records_every_step():
@@ -111,6 +113,14 @@ def test_bce_with_logits_is_torchs_fused_loss_everywhere():
         want = F.binary_cross_entropy_with_logits(z, y, reduction="none")
         assert torch.allclose(o.bce_with_logits(z, y), want, rtol=1e-12, atol=1e-12)
         assert bool(torch.isfinite(o.bce_with_logits(z.float(), y.float())).all())
+
+
+@pytest.mark.parametrize("target", [0.0, 0.3, 1.0])
+def test_bce_with_logits_gradient_is_sigmoid_minus_target_everywhere(target):
+    z = torch.cat([torch.linspace(-60, 60, 241, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)])
+    y = torch.full_like(z, target)
+    _, grad = o.loss_and_gradient(o.bce_with_logits, z, y)
+    assert torch.allclose(grad, torch.sigmoid(z) - y, rtol=1e-12, atol=1e-15)
 
 
 def test_the_three_bce_agree_at_moderate_logits():

@@ -156,15 +156,17 @@ def logit_gradient(logits: Tensor, targets: Tensor, *, softmax_first: bool) -> T
 
 
 def margin_logits(margins: Tensor, classes: int) -> Tensor:
-    """Logit vectors for class 0 as the target: every logit 0 except class 1's, which is ``margin``.
+    """Logit vectors for class 0 as the target, with ``z_1 - z_0 = margin``: ``z_0 = -m/2``, ``z_1 = m/2``, the rest 0.
 
-    A positive margin makes the example confidently wrong (class 1 wins), a negative one
-    confidently right. Shape ``(len(margins), classes)``.
+    A large positive margin makes the example confidently wrong (class 1 wins), a large
+    negative one confidently right (class 0 wins); at 0 the two are tied. Shape
+    ``(len(margins), classes)``.
     """
     if classes < 2:
         raise ValueError("a classifier needs at least two classes")
     logits = torch.zeros(len(margins), classes, dtype=margins.dtype)
-    logits[:, 1] = margins
+    logits[:, 0] = -margins / 2
+    logits[:, 1] = margins / 2
     return logits
 
 
@@ -274,8 +276,17 @@ def bce_with_logits(logits: Tensor, targets: Tensor) -> Tensor:
     The same function as :func:`bce_by_hand`, rearranged so that ``exp`` only ever sees a
     non-positive number and no probability is ever rounded: this is what
     ``nn.BCEWithLogitsLoss`` computes. Its gradient is ``sigmoid(z) - y``, never ``nan``.
+
+    Written as two branches, ``(1 - y) z + log(1 + e^-z)`` for ``z >= 0`` and
+    ``-y z + log(1 + e^z)`` for ``z < 0``, each fed an input clamped to its own half-line, so
+    that autograd gets the exact gradient at ``z = 0`` too (``max`` and ``|z|`` have a kink there
+    that the sum hides but autograd does not).
     """
-    return logits.clamp(min=0) - logits * targets + torch.log1p(torch.exp(-logits.abs()))
+    positive = logits.clamp(min=0)
+    negative = logits.clamp(max=0)
+    upper = (1 - targets) * positive + torch.log1p(torch.exp(-positive))
+    lower = -targets * negative + torch.log1p(torch.exp(negative))
+    return torch.where(logits >= 0, upper, lower)
 
 
 def loss_and_gradient(
