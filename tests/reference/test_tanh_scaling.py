@@ -21,6 +21,7 @@ from actgrader.reference.tanh_scaling import (
     lecun_amplitude,
     max_parameter_gap,
     rescaled_learning_rates,
+    scaled_tanh_slope_threshold,
     slope_threshold,
     t1,
     tanh_n_copy,
@@ -123,6 +124,17 @@ def test_lecun_constants():
     (d1,) = torch.autograd.grad(torch.tanh(b * x).sum(), x, create_graph=True)
     (d2,) = torch.autograd.grad(d1.sum(), x)
     assert float(x.detach()[d2.abs().argmax()]) == pytest.approx(peak, abs=2e-5)
+
+
+def test_scaled_tanh_threshold_is_where_the_slope_is_reached():
+    a, b = lecun_amplitude(), 2 / 3
+    x = scaled_tanh_slope_threshold(a, b)
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(a * torch.tanh(b * t), t)
+    assert float(g) == pytest.approx(1.0, rel=1e-12)
+    assert scaled_tanh_slope_threshold(1.0, 2.0, 1.0) == pytest.approx(explode_bound(2.0), rel=1e-12)
+    with pytest.raises(ValueError):
+        scaled_tanh_slope_threshold(1.0, 1.0, 2.0)
 
 
 def test_gaussian_output_variance_against_monte_carlo():

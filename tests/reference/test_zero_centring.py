@@ -20,6 +20,7 @@ from actgrader.reference.zero_centring import (
     predicted_gd_steps,
     same_sign_fraction,
     sgd_path,
+    sign_agreement,
     steps_to_reach,
     two_weight_problem,
 )
@@ -91,3 +92,21 @@ def test_path_helpers():
     assert mixed_direction_steps(torch.tensor([[0.0, 0.0], [1.0, -1.0], [2.0, 0.0]])) == 0.5
     assert predicted_gd_steps(two_weight_problem(10)[0], W_STAR) == 0
     assert math.isfinite(condition_number(two_weight_problem(10)[0]))
+
+
+def test_sign_agreement_in_a_layer_fed_by_sigmoids():
+    from torch import nn
+
+    from actgrader import datasets
+    from actgrader.reference.models import make_mlp
+
+    x, y = datasets.two_spirals(48, seed=0)
+    sigmoid_net = make_mlp([2, 8, 8, 2], "sigmoid", init="xavier", seed=0)
+    tanh_net = make_mlp([2, 8, 8, 2], "tanh", init="xavier", seed=0)
+    loss_fn = nn.functional.cross_entropy
+    per_example = sign_agreement(sigmoid_net, x, y, loss_fn, layer=1, batch_size=1)
+    assert per_example["rows"] == 1.0  # positive inputs: one sign per row, always
+    assert per_example["matrix"] < 0.5  # but not one sign per layer
+    assert sign_agreement(tanh_net, x, y, loss_fn, layer=1, batch_size=1)["rows"] < 0.2
+    # the first layer's inputs are the raw (centred) data, so the argument does not apply there
+    assert sign_agreement(sigmoid_net, x, y, loss_fn, layer=0, batch_size=1)["rows"] < 0.75

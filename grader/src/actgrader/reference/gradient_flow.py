@@ -93,6 +93,7 @@ def gradient_profile(
 
 def gradient_profiles(activation: str | Callable[[], nn.Module], seeds: Sequence[int], **kwargs: object) -> Tensor:
     """:func:`gradient_profile` for each seed: a tensor of shape ``(len(seeds), depth)``."""
+    kwargs.setdefault("batch", probe_batch())
     return torch.tensor([gradient_profile(activation, seed=s, **kwargs) for s in seeds], dtype=torch.float64)
 
 

@@ -135,6 +135,16 @@ def curvature_peak(b: float = 2.0 / 3.0) -> float:
     return math.atanh(1 / math.sqrt(3)) / b
 
 
+def scaled_tanh_slope_threshold(a: float, b: float, slope: float = 1.0) -> float:
+    """The ``|x|`` at which the slope of ``a tanh(b x)`` equals ``slope``: ``acosh(sqrt(a b / slope)) / b``.
+
+    The slope ``a b / cosh^2(b x)`` peaks at ``a b``; needs ``0 < slope <= a b``.
+    """
+    if not 0 < slope <= a * b:
+        raise ValueError("the slope of a tanh(b x) takes every value in (0, a b] and no other")
+    return math.acosh(math.sqrt(a * b / slope)) / b
+
+
 def gaussian_output_variance(activation: Callable[[Tensor], Tensor], points: int = 4001, span: float = 12.0) -> float:
     """``Var f(z)`` for ``z ~ N(0, 1)``, by the trapezoidal rule on ``[-span, span]`` (float64)."""
     z = torch.linspace(-span, span, points, dtype=torch.float64)

@@ -20,10 +20,12 @@ gives sigmoid outputs, ``offset = 0`` the same points shifted to mean zero (whic
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from actgrader.reference.models import linear_layers
 
 W_STAR: tuple[float, float] = (1.0, -1.0)
 
@@ -145,3 +147,42 @@ def mixed_direction_steps(path: Tensor) -> float:
 def path_length(path: Tensor) -> float:
     """The total distance travelled along a path."""
     return float((path[1:] - path[:-1]).norm(dim=1).sum())
+
+
+# --- the same argument in a real layer ------------------------------------------------------------
+
+
+def _single_sign(g: Tensor, dim: int | None = None) -> Tensor:
+    if dim is None:
+        return (g > 0).all() | (g < 0).all()
+    return (g > 0).all(dim=dim) | (g < 0).all(dim=dim)
+
+
+def sign_agreement(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    layer: int,
+    batch_size: int = 1,
+) -> dict[str, float]:
+    """How often the weight gradient of ``linear_layers(model)[layer]`` has a single sign.
+
+    ``x`` is cut into consecutive batches of ``batch_size`` examples; for each batch the
+    gradient of that layer's weight matrix is computed. Returns two fractions over the
+    batches: ``"rows"``, of (batch, unit) pairs whose row (the unit's incoming weights) has
+    entries all positive or all negative, and ``"matrix"``, of batches whose whole matrix does.
+    For one example and all-positive inputs to the layer, every row has one sign.
+    """
+    weight = linear_layers(model)[layer].weight
+    rows: list[Tensor] = []
+    whole: list[bool] = []
+    for start in range(0, len(x), batch_size):
+        loss = loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
+        (grad,) = torch.autograd.grad(loss, weight)
+        rows.append(_single_sign(grad, dim=1))
+        whole.append(bool(_single_sign(grad)))
+    return {
+        "rows": float(torch.cat(rows).float().mean()),
+        "matrix": sum(whole) / len(whole),
+    }
