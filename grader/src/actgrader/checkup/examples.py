@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from actgrader import datasets
 from actgrader.reference.models import make_mlp
-from actgrader.reference.outputs import _one_thread
+from actgrader.reference.training import single_thread
 
 WIDTH = 64
 CLASSES = 3
@@ -69,7 +69,7 @@ def dead_relus(seed: int = 0, *, lr: float = 2.0, steps: int = 20) -> Case:
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
-    with _one_thread():  # the same digits on every machine: the overshoot amplifies any difference
+    with single_thread():  # the same digits on every machine: the overshoot amplifies any difference
         for _ in range(steps):
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)

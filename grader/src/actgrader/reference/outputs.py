@@ -30,20 +30,22 @@ numerically stable form. Squashing first anyway is the family of bugs this modul
 Training here is full-batch (every step sees the whole data set), so a run is a function of
 the model's initial weights and the data alone: build the model with a seed
 (:func:`actgrader.reference.models.make_mlp`) and the losses are the same on every run. The
-arithmetic runs on one thread so that a parallel sum cannot change the last digits.
+arithmetic runs on one thread (:func:`actgrader.reference.training.single_thread`) so that a
+parallel sum cannot change the last digits.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from actgrader.reference.training import single_thread
 
 LossInput = Literal["logits", "probabilities", "log-probabilities", "values"]
 Head = Literal["sigmoid", "softmax"]
@@ -101,16 +103,6 @@ OUTPUT_AND_LOSS: tuple[OutputChoice, ...] = (
         "multi-label", "linear: one logit per label", "BCEWithLogitsLoss", "sigmoid(logit) > 0.5, label by label"
     ),
 )
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _optimizer(model: nn.Module, name: Optimizer, lr: float) -> torch.optim.Optimizer:
@@ -238,7 +230,7 @@ def train_classifier(
             run.logit_grad_norm.append(float(grad.norm(dim=-1).mean()))
         return loss
 
-    with _one_thread():
+    with single_thread():
         for _ in range(epochs):
             loss = measure()
             opt.zero_grad()
@@ -478,7 +470,7 @@ def train_multilabel(
             run.exact_match.append(float(right.all(dim=-1).float().mean()))
         return loss
 
-    with _one_thread():
+    with single_thread():
         for _ in range(epochs):
             loss = measure()
             opt.zero_grad()
@@ -521,7 +513,7 @@ def fit_regression(
     """Train ``model`` in place on ``(x, y)`` with ``MSELoss`` and full-batch steps (Adam by default)."""
     opt = _optimizer(model, optimizer, lr)
     losses: list[float] = []
-    with _one_thread():
+    with single_thread():
         for _ in range(epochs):
             loss = F.mse_loss(model(x), y)
             losses.append(float(loss.detach()))
