@@ -215,3 +215,22 @@ def test_an_in_place_relu_still_shows_the_pre_activations():
         z = model[0](x)
     assert report.rows[0].preact_mean == pytest.approx(float(z.double().mean()))
     assert report.rows[0].preact_mean < float(z.clamp(min=0).mean())
+
+
+class DictInput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.unused, self.fc2 = nn.Linear(2, 32), nn.Linear(32, 32), nn.Linear(32, 3)
+        self.act = nn.ReLU()
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(batch["points"])))
+
+
+def test_a_non_tensor_batch_and_an_unused_layer_are_handled():
+    x, y = ex.batch()
+    report = inspect_model(DictInput(), {"points": x}, y, nn.CrossEntropyLoss())
+    assert report.batch_size is None
+    assert any("size is unknown" in item for item in report.not_analysed)
+    assert [r.name for r in report.rows] == ["fc1", "fc2"]  # the unused layer never ran
+    assert report.loss is not None and report.rows[0].grad_rms is not None

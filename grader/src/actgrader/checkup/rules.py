@@ -160,8 +160,8 @@ def _grad_rms(module_name: str, module: nn.Module, gradients: dict[str, Tensor |
     chosen = ["weight"] if "weight" in names else names
     grads = [gradients.get(prefix + n) for n in chosen]
     params = [getattr(module, n) for n in chosen]
-    if not params or all(prefix + n not in gradients for n in chosen):
-        return None
+    if not params or all(gradients.get(prefix + n) is None for n in chosen):
+        return None  # frozen, or not on the path from the input to the loss
     total = sum(float(g.double().pow(2).sum()) for g in grads if g is not None)
     count = sum(p.numel() for p in params)
     return math.sqrt(total / count) if count else None
@@ -352,7 +352,10 @@ class _Analysis:
         self.findings.append(Finding(severity, code, tuple(layers), message, meaning, SECTIONS[section]))  # type: ignore[arg-type]
 
     def check_dead(self) -> None:
-        if self.batch is not None and self.batch < MIN_BATCH_FOR_DEAD:
+        if self.batch is None:
+            self.not_analysed.append("dead units: the batch is not a tensor, so its size is unknown; not counted")
+            return
+        if self.batch < MIN_BATCH_FOR_DEAD:
             self.not_analysed.append(
                 f"dead units: a batch of {self.batch} is too small to tell a dead unit from chance "
                 f"(use at least {MIN_BATCH_FOR_DEAD} examples)"
