@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from actgrader import datasets
 from actgrader.reference.initialization import activation_records
-from actgrader.reference.models import make_mlp
+from actgrader.reference.models import make_mlp, mlp_from_weights
 from actgrader.reference.training import accuracy, single_thread, train
 
 #: Above this fraction of dead units in a layer, something is probably wrong (a common rule of thumb).
@@ -143,3 +143,72 @@ def first_layer_frozen(
         grads = torch.cat([grads.flatten(), first.bias.grad[mask]])
     model.zero_grad()
     return float(grads.abs().max()) if grads.numel() else 0.0
+
+
+# --- the exercises' form: a network handed over as tensors ---------------------------------------
+
+
+def passing_fraction(model: nn.Module, x: Tensor) -> list[float]:
+    """For each activation layer, the fraction of units whose slope is non-zero on at least one example of ``x``.
+
+    Such a unit still passes a gradient back to its incoming weights, so training can still
+    move it. A ReLU unit passes none exactly when it is dead (``1 - dead_fraction``); a Leaky
+    ReLU unit always passes some, ``negative_slope`` times the gradient on its negative side.
+    The slope is the activation's derivative as autograd computes it (ReLU's is 0 at 0).
+    """
+    # The same leaf modules, in the same order, as activation_records records.
+    modules = [m for m in model.modules() if not list(m.children()) and not isinstance(m, nn.Linear | nn.Dropout)]
+    fractions = []
+    for module, (pre, _) in zip(modules, activation_records(model, x), strict=True):
+        z = pre.detach().clone().requires_grad_(True)
+        (slope,) = torch.autograd.grad(module(z).sum(), z)
+        fractions.append(float((slope != 0).any(dim=0).float().mean()))
+    return fractions
+
+
+def dead_fraction_from_weights(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor]) -> list[float]:
+    """:func:`dead_fraction` of the ReLU network ``mlp_from_weights(weights, biases, "relu")`` on the batch ``x``."""
+    return dead_fraction(mlp_from_weights(weights, biases, "relu"), x)
+
+
+def dead_after_training(
+    x: Tensor,
+    y: Tensor,
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    lr: float,
+    epochs: int,
+    seed: int,
+) -> list[float]:
+    """Train the ReLU network given by ``weights`` and ``biases`` on ``(x, y)``, then return its :func:`dead_fraction`.
+
+    Training is :func:`~actgrader.reference.training.train`: minibatch SGD in batches of 32,
+    cross-entropy, the order of the examples drawn from ``seed``.
+    """
+    with single_thread():
+        model = mlp_from_weights(weights, biases, "relu")
+        train(model, (x, y), lr, epochs, seed)
+        return dead_fraction(model, x)
+
+
+def leaky_relu_run(
+    x: Tensor,
+    y: Tensor,
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    negative_slope: float,
+    lr: float,
+    epochs: int,
+    seed: int,
+) -> dict[str, object]:
+    """The same training as :func:`dead_after_training` with ``nn.LeakyReLU(negative_slope)`` units.
+
+    Returns ``{"passing": passing_fraction(model, x), "loss": cross-entropy on all of (x, y)}``
+    after training. ``negative_slope = 0`` is ReLU.
+    """
+    with single_thread():
+        model = mlp_from_weights(weights, biases, lambda: nn.LeakyReLU(negative_slope))
+        train(model, (x, y), lr, epochs, seed)
+        with torch.no_grad():
+            loss = float(nn.functional.cross_entropy(model(x), y))
+        return {"passing": passing_fraction(model, x), "loss": loss}

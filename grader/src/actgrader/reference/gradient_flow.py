@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from actgrader import datasets
 from actgrader.reference.initialization import Scheme
-from actgrader.reference.models import linear_layers, make_mlp
+from actgrader.reference.models import Elementwise, linear_layers, make_mlp, mlp_from_weights
 from actgrader.reference.training import LossFn, single_thread
 
 
@@ -107,3 +107,22 @@ def decay_per_layer(profile: Sequence[float]) -> float:
     if len(profile) < 3:
         raise ValueError("need at least three layers")
     return float((profile[-2] / profile[0]) ** (1 / (len(profile) - 2)))
+
+
+def weight_gradient_norms(
+    x: Tensor,
+    y: Tensor,
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    activation: Callable[[Tensor], Tensor],
+) -> list[float]:
+    """:func:`layer_gradient_norms` for a network handed over as tensors, the form the exercises use.
+
+    The network is :func:`~actgrader.reference.models.mlp_from_weights` (``activation``, a
+    function such as ``torch.sigmoid``, after every layer but the last), the loss
+    cross-entropy of its outputs against the class labels ``y``. One norm per weight matrix,
+    input side first.
+    """
+    with single_thread():
+        model = mlp_from_weights(weights, biases, lambda: Elementwise(activation))
+        return layer_gradient_norms(model, x, y, nn.functional.cross_entropy)

@@ -190,3 +190,17 @@ def default_weight_bound(fan_in: int) -> float:
     a = math.sqrt(5.0)
     gain = math.sqrt(2.0 / (1 + a**2))
     return math.sqrt(3.0) * gain / math.sqrt(fan_in)
+
+
+#: The scheme the chapter's table ("The schemes") matches to each activation. LeCun's
+#: ``1/fan_in`` suits tanh as well; it equals Glorot's on square layers.
+MATCHED_SCHEME: dict[str, Scheme] = {"relu": "kaiming", "leaky_relu": "kaiming", "tanh": "xavier", "sigmoid": "xavier"}
+
+
+def matched_std(activation: str, fan_in: int, fan_out: int) -> float:
+    """The standard deviation of a layer's weights under :data:`MATCHED_SCHEME` for the ``activation`` after it."""
+    try:
+        scheme = MATCHED_SCHEME[activation]
+    except KeyError:
+        raise ValueError(f"no matched scheme for {activation!r}; choose from {sorted(MATCHED_SCHEME)}") from None
+    return math.sqrt(weight_variance(scheme, fan_in, fan_out))

@@ -97,3 +97,53 @@ def make_mlp(
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """The ``nn.Linear`` layers of ``model`` in order (input side first)."""
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+class Elementwise(nn.Module):
+    """An activation given as a plain function (``torch.sigmoid``, ``torch.relu``...) wrapped as a module.
+
+    The exercises hand a network over as tensors and its activation as a function; wrapped
+    like this, the function is a leaf module that forward hooks (and so
+    :func:`~actgrader.reference.initialization.activation_records`) see as an activation layer.
+    """
+
+    def __init__(self, fn: Callable[[Tensor], Tensor]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+    def extra_repr(self) -> str:
+        return getattr(self.fn, "__name__", repr(self.fn))
+
+
+def mlp_from_weights(
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    activation: str | Callable[[], nn.Module],
+) -> nn.Sequential:
+    """The MLP whose ``k``-th ``nn.Linear`` holds copies of ``weights[k]`` and ``biases[k]``.
+
+    The form in which the exercises hand a network over: ``weights[k]`` has shape
+    ``(n_{k+1}, n_k)`` as in ``nn.Linear``, ``biases[k]`` shape ``(n_{k+1},)``. As in
+    :func:`make_mlp`, the activation (a name from ``ACTIVATION_MODULES`` or a module factory)
+    follows every layer but the last. The tensors passed in are copied, never modified, and
+    the global random state is left alone (``nn.Linear`` draws weights before they are
+    overwritten).
+    """
+    if len(weights) != len(biases) or not weights:
+        raise ValueError("give one bias per weight matrix, and at least one layer")
+    layers: list[nn.Module] = []
+    last = len(weights) - 1
+    for k, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
+        n_out, n_in = weight.shape
+        with torch.random.fork_rng(devices=[]):
+            linear = nn.Linear(n_in, n_out, dtype=weight.dtype)
+        with torch.no_grad():
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+        layers.append(linear)
+        if k < last:
+            layers.append(activation_module(activation) if isinstance(activation, str) else activation())
+    return nn.Sequential(*layers)

@@ -272,3 +272,8 @@ def max_parameter_gap(a: nn.Module, b: nn.Module) -> float:
     """The largest absolute difference between corresponding parameters of two networks of one shape."""
     gaps = [float((p.detach() - q.detach()).abs().max()) for p, q in zip(a.parameters(), b.parameters(), strict=True)]
     return max(gaps) if gaps else 0.0
+
+
+def thresholds(n: float, depth: int) -> tuple[float, float, float]:
+    """``(t1(n), depth_bound(n, depth), explode_bound(n))`` as Python floats: the chapter's three thresholds at once."""
+    return float(t1(float(n))), float(depth_bound(float(n), float(depth))), float(explode_bound(float(n)))
