@@ -870,3 +870,12 @@ def comparison_rows(names: tuple[str, ...] | None = None, threshold: float = 0.0
             }
         )
     return rows
+
+
+def derivative(name: str, x: Tensor) -> Tensor:
+    """``f'(x)`` for the activation called ``name`` in :data:`ACTIVATIONS`, with PyTorch's default parameters.
+
+    An adapter with the signature of the exercise on derivatives: ``derivative("elu", x)`` is
+    ``d_elu(x)`` with ``alpha = 1``, ``derivative("leaky_relu", x)`` uses ``alpha = 0.01``.
+    """
+    return ACTIVATIONS[name].derivative(x)
