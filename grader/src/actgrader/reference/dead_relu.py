@@ -51,6 +51,21 @@ def inactive_fraction(model: nn.Module, x: Tensor) -> list[float]:
     return [float((pre <= 0).all(dim=0).float().mean()) for pre, _ in activation_records(model, x)]
 
 
+def zero_gradient_fraction(z: Tensor, activation: Callable[[Tensor], Tensor]) -> float:
+    """The fraction of the entries of ``z`` where ``activation``'s slope, by autograd, is exactly 0.
+
+    The per-entry view of a dead unit: a pre-activation there passes no gradient back. For
+    ReLU it is the fraction of ``z <= 0`` (PyTorch's slope at the kink is 0), about one half
+    for a standard normal ``z``. For Leaky ReLU, ELU, GELU and SiLU it is 0 for any moderate
+    ``z``: their slope vanishes only at isolated points (GELU's at its minimum) or where
+    rounding makes it 0 (PyTorch's GELU slope is exactly 0 below about -6.15 in float32 and
+    -38.6 in float64). Used by the exercise on GELU and ReLU.
+    """
+    z = z.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(activation(z).sum(), z)
+    return float((grad == 0).double().mean())
+
+
 # --- the learning-rate experiment ---------------------------------------------------------------
 
 WIDTHS: tuple[int, ...] = (2, 64, 64, 64, 2)

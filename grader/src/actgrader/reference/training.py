@@ -1,7 +1,8 @@
 """Plain training loops and reproducibility helpers shared by the gradient-flow chapters.
 
 Used by the chapters "Dead ReLUs" (``book/dead-relus.md``), "Exploding gradients"
-(``book/exploding-gradients.md``) and the other experiments of the "Gradient flow" part.
+(``book/exploding-gradients.md``) and the other experiments of the "Gradient flow" part, and
+(:func:`train_mlp`) by the exercise that trains one MLP with several hidden activations.
 
 Every experiment in the course is deterministic for a given seed on a given build: the data,
 the initial weights and the order of the minibatches come from seeded generators, and
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
+
+from actgrader.reference.forward import Activation, forward_pass
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -106,3 +109,27 @@ def accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
     """The fraction of examples whose largest output is the label."""
     with torch.no_grad():
         return float((model(x).argmax(dim=1) == y).float().mean())
+
+
+def train_mlp(
+    x: Tensor, y: Tensor, weights: list[Tensor], activation: Activation, lr: float, epochs: int
+) -> list[float]:
+    """Full-batch gradient descent on a bias-free MLP; the loss *before* each of the ``epochs`` updates.
+
+    The network is :func:`~actgrader.reference.forward.forward_pass` (``activation`` after every
+    layer but the last), the loss the mean squared error over every entry,
+    ``((forward_pass(x, W, activation) - y) ** 2).mean()``. Each epoch computes the loss of the
+    current weights, records it (a Python float), then moves every weight against its gradient,
+    ``W <- W - lr * dL/dW``, all weights from the same gradient. The caller's ``weights`` are
+    not modified. A loss that overflows is recorded as it is (``inf`` or ``nan``).
+    """
+    params = [w.detach().clone().requires_grad_(True) for w in weights]
+    losses: list[float] = []
+    for _ in range(epochs):
+        loss = ((forward_pass(x, params, activation) - y) ** 2).mean()
+        losses.append(loss.item())
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for param, grad in zip(params, grads, strict=True):
+                param -= lr * grad
+    return losses
