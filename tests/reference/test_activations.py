@@ -330,6 +330,12 @@ def test_where_the_extrema_are():
     root = (lo + hi) / 2
     silu_range = ACTIVATIONS["silu"].output_range
     assert silu_range.low == pytest.approx(1 + root, abs=1e-10)
+    assert act.minimum(act.silu).x == pytest.approx(root, abs=1e-6)
+    # GELU's minimum: where Phi(x) + x phi(x) = 0
+    gelu_root = act.root(lambda t: act.slope_at(act.d_gelu, t), -1.0, -0.5)
+    assert act.minimum(act.gelu).x == pytest.approx(gelu_root, abs=1e-6)
+    assert act.minimum(act.gelu).value == pytest.approx(ACTIVATIONS["gelu"].output_range.low, abs=1e-12)
+    assert act.minimum(act.sigmoid).x == -math.inf
     assert silu_range.low_attained and not silu_range.high_attained
     # the one-logit softmax is sigmoid(x - log 9): its slope peaks at x = log 9
     assert ACTIVATIONS["softmax"].max_slope.x == pytest.approx(math.log(9), abs=1e-6)
@@ -388,6 +394,17 @@ def test_saturation_points_match_closed_forms():
     assert act.saturation_point(act.d_elu, "left", c) == pytest.approx(-math.log(c), abs=1e-9)
     assert act.saturation_point(act.d_relu, "left", c) == 0.0
     assert act.saturation_point(act.d_relu, "right", c) == math.inf
+
+
+def test_root_and_autograd_helpers():
+    assert act.root(lambda t: t * t - 2, 0.0, 2.0) == pytest.approx(math.sqrt(2), abs=1e-12)
+    with pytest.raises(ValueError, match="sign"):
+        act.root(lambda t: t * t + 1, -1.0, 1.0)
+    x = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    torch.testing.assert_close(act.autograd_slope(torch.sin, x), torch.cos(x))
+    values, slopes = act.values_and_slopes(act.naive_sigmoid, (-1e4, 0.0), torch.float32)
+    assert values.dtype == torch.float32 and values.tolist() == [0.0, 0.5]
+    assert slopes[0].isnan() and slopes[1].item() == 0.25
 
 
 def test_max_slope_of_tanh_n_is_n():

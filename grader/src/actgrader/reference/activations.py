@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -374,6 +374,43 @@ def naive_silu(x: Tensor) -> Tensor:
     return x / (1 + torch.exp(-x))
 
 
+# --- slopes by autograd, and where things go wrong ---------------------------------------
+
+
+def autograd_slope(fn: Fn, x: Tensor) -> Tensor:
+    """``f'(x)`` element-wise by autograd (``fn`` must act element by element); ``x`` is not modified."""
+    x = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(fn(x).sum(), x)
+    return grad
+
+
+def values_and_slopes(fn: Fn, points: Sequence[float], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """``fn`` at ``points`` in ``dtype`` and its autograd slope there: what a training step would see."""
+    x = torch.tensor(list(points), dtype=dtype)
+    return fn(x).detach(), autograd_slope(fn, x)
+
+
+def root(fn: Callable[[float], float], lo: float, hi: float, iterations: int = 200) -> float:
+    """A zero of ``fn`` between ``lo`` and ``hi`` (where ``fn`` changes sign), by bisection."""
+    f_lo, f_hi = fn(lo), fn(hi)
+    if f_lo == 0:
+        return lo
+    if f_hi == 0:
+        return hi
+    if (f_lo > 0) == (f_hi > 0):
+        raise ValueError(f"fn does not change sign between {lo} and {hi}")
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        f_mid = fn(mid)
+        if f_mid == 0 or hi - lo < 1e-15 * max(1.0, abs(mid)):
+            return mid
+        if (f_mid > 0) == (f_lo > 0):
+            lo, f_lo = mid, f_mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 # --- measured properties --------------------------------------------------------------------
 
 #: Where the measurements look: a fine grid on ``[-GRID_HALF_WIDTH, GRID_HALF_WIDTH]`` and the
@@ -449,6 +486,11 @@ def _extremum(fn: Fn, *, maximise: bool) -> Extremum:
         if not better(best, y_best):
             return Extremum(y_best, x_best)
     return Extremum(best, float(x[i]))
+
+
+def minimum(fn: Fn) -> Extremum:
+    """The smallest value of ``f`` and where it is reached (``x = -inf`` or ``inf`` for a limit, not reached)."""
+    return _extremum(fn, maximise=False)
 
 
 def max_slope(derivative: Fn) -> Extremum:
