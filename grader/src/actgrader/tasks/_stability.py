@@ -1,0 +1,150 @@
+"""Judging activations computed from scratch, shared by ``stable_sigmoid``, ``stable_softmax``,
+``stable_softplus`` and ``activation_derivatives``.
+
+A result passes when it has the input's shape and dtype and equals the reference within a
+tolerance that depends on the dtype. Otherwise the learner reads, in this order:
+
+1. the known misconception whose values it reproduces, NaN and infinities included (so the
+   naive formula is recognised by its NaNs at large ``x``, not only by its finite values);
+2. where it is NaN or infinite although the true value is finite;
+3. where it is furthest from the true value, relative to the tolerance.
+
+Wrong values are never typed: each misconception's values are computed, from the reference
+functions, on the same input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from actgrader.grading import Mistake, expect
+
+#: (message, the values that misconception gives on this input); message may carry a section.
+Known = tuple[str, Tensor] | tuple[str, Tensor, str]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+#: Values compared with an absolute floor: right to a few units in the last place of float32
+#: (float64) for values of order one; tiny values only need to be tiny.
+LOOSE = {torch.float32: Tolerance(1e-4, 1e-6), torch.float64: Tolerance(1e-9, 1e-12)}
+#: Purely relative: for tails where the exact value is tiny but every digit of it counts.
+RELATIVE = {torch.float32: Tolerance(1e-4, 0.0), torch.float64: Tolerance(1e-9, 0.0)}
+
+#: The relative tolerance within which a result is recognised as a misconception's values:
+#: looser than the tolerances above, because the learner's code may compute the same wrong
+#: formula with other functions and other last digits. (The absolute floor stays the judging
+#: tolerance's, so that in a tail judged relatively, 0 is not "close" to a tiny number.)
+RECOGNISE_RTOL = {torch.float32: 1e-3, torch.float64: 1e-6}
+
+#: Where e^x overflows to inf: x above log(largest float), about 88.7 in float32 and 709.8 in float64.
+EXP_OVERFLOW = {dtype: math.log(torch.finfo(dtype).max) for dtype in (torch.float32, torch.float64)}
+OVERFLOW_TEXT = f"x above {EXP_OVERFLOW[torch.float32]:.1f} in float32, {EXP_OVERFLOW[torch.float64]:.1f} in float64"
+
+#: |x| on the public grids: 0, small, moderate, past the point where e^|x| overflows in float32
+#: (about 88.7) and in float64 (about 709.8), and 1e4.
+MAGNITUDES: tuple[float, ...] = (
+    0.0,
+    1e-3,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    40.0,
+    50.0,
+    90.0,
+    100.0,
+    500.0,
+    800.0,
+    1000.0,
+    1e4,
+)
+#: The left tails where the exact sigmoid and softplus are tiny but still normal numbers.
+LEFT_TAIL: dict[torch.dtype, tuple[float, ...]] = {
+    torch.float32: (-10.0, -17.0, -20.0, -30.0, -50.0, -80.0),
+    torch.float64: (-20.0, -37.0, -40.0, -100.0, -300.0, -700.0),
+}
+
+
+def grid(dtype: torch.dtype, magnitudes: Sequence[float] = MAGNITUDES) -> Tensor:
+    """``-m`` and ``m`` for every magnitude, in increasing order, in ``dtype``."""
+    values = sorted({-m for m in magnitudes} | set(magnitudes))
+    return torch.tensor(values, dtype=dtype)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def at_x(x: Tensor) -> Callable[[tuple[int, ...]], str]:
+    """Describes a position of an element-wise result by its input, e.g. 'at x = 1e+04 (float32)'."""
+
+    def describe(index: tuple[int, ...]) -> str:
+        return f"at x = {x[index].item():.6g} ({dtype_name(x.dtype)})"
+
+    return describe
+
+
+def _number(t: Tensor, index: tuple[int, ...]) -> str:
+    return f"{t[index].item():.6g}"
+
+
+def _isclose(a: Tensor, b: Tensor, tol: Tolerance, *, equal_nan: bool) -> Tensor:
+    return torch.isclose(a.double(), b.double(), rtol=tol.rtol, atol=tol.atol, equal_nan=equal_nan)
+
+
+def _index(flat: int, shape: torch.Size) -> tuple[int, ...]:
+    return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), shape))
+
+
+def judge(
+    got: Any,
+    want: Tensor,
+    *,
+    name: str,
+    tolerance: dict[torch.dtype, Tolerance],
+    describe: Callable[[tuple[int, ...]], str],
+    known: Sequence[Known] = (),
+    not_finite: str,
+    otherwise: str,
+) -> None:
+    """Pass if ``got`` matches ``want``; otherwise raise :class:`Mistake` saying why (see the module doc).
+
+    ``not_finite`` is the advice when ``got`` is NaN or infinite where ``want`` is finite;
+    ``otherwise`` the advice when it is merely wrong. A known misconception may name its own
+    book section as a third element.
+    """
+    got = expect.tensor(got, name=name, shape=tuple(want.shape), dtype=want.dtype)
+    tol = tolerance[want.dtype]
+    if bool(_isclose(got, want, tol, equal_nan=False).all()):
+        return
+    recognise = Tolerance(max(tol.rtol, RECOGNISE_RTOL[want.dtype]), tol.atol)
+    for entry in known:
+        message, wrong = entry[0], torch.as_tensor(entry[1])
+        if wrong.shape == got.shape and bool(_isclose(got, wrong, recognise, equal_nan=True).all()):
+            raise Mistake(message, section=entry[2] if len(entry) > 2 else None)
+    bad = ~torch.isfinite(got) & torch.isfinite(want)
+    if bool(bad.any()):
+        index = _index(int(torch.nonzero(bad.flatten())[0]), got.shape)
+        value = got[index].item()
+        kind = "NaN" if value != value else ("inf" if value > 0 else "-inf")
+        raise Mistake(
+            f"{name} is {kind} {describe(index)}, where the true value is {_number(want, index)}. {not_finite}"
+        )
+    excess = (got.double() - want.double()).abs() - tol.atol - tol.rtol * want.double().abs()
+    index = _index(int(excess.flatten().argmax()), got.shape)
+    raise Mistake(
+        f"{name} is {_number(got, index)} {describe(index)} but should be {_number(want, index)}. {otherwise}"
+    )

@@ -1,0 +1,127 @@
+"""Task ``stable_softplus``: softplus ``log(1 + e^x)`` from scratch, finite and accurate for any input.
+
+The learner writes ``softplus(x)``; it is compared with
+:func:`actgrader.reference.activations.softplus` on grids that reach ``±1e4`` in float32 and
+float64, and on the left tail, where softplus is about ``e^x``: tiny, but not 0.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from actgrader.grading import CaseContext, Task
+from actgrader.grading.answer import Answer
+from actgrader.reference import activations as ref
+from actgrader.tasks._stability import (
+    LEFT_TAIL,
+    LOOSE,
+    OVERFLOW_TEXT,
+    RELATIVE,
+    Known,
+    Tolerance,
+    at_x,
+    grid,
+    judge,
+)
+
+TASK = Task(
+    "stable_softplus",
+    "Softplus, stable for any input",
+    answer="softplus",
+    reference=ref.softplus,
+    section="softsign-softplus#sec-softplus-stability",
+)
+
+_AT_MINUS_40 = ref.softplus(torch.tensor(-40.0, dtype=torch.float64)).item()
+
+NOT_FINITE = (
+    "Never exponentiate a large positive number: softplus(x) = max(x, 0) + log1p(e^-|x|), "
+    "whose exponent is never positive."
+)
+
+
+def _known(x: Tensor) -> list[Known]:
+    return [
+        (
+            (
+                f"log(1 + e^x) overflows to inf once e^x does ({OVERFLOW_TEXT}), "
+                "although softplus(x) is then simply about x. Write it as max(x, 0) + log1p(e^-|x|)."
+            ),
+            torch.log1p(torch.exp(x)),
+        ),
+        (
+            (
+                "x + log1p(e^-x) is the form for x >= 0; for very negative x, e^-x overflows. "
+                "Use max(x, 0) + log1p(e^-|x|), which works on both sides."
+            ),
+            x + torch.log1p(torch.exp(-x)),
+        ),
+        (
+            "log1p(e^-|x|) alone is softplus only for x <= 0: for positive x add max(x, 0).",
+            torch.log1p(torch.exp(-x.abs())),
+        ),
+        (
+            (
+                "log(1 + e^x) rounds 1 + e^x to 1 for very negative x and returns 0 instead of about e^x "
+                f"(x = -40 gives 0 instead of {_AT_MINUS_40:.2e}). Use log1p(u), which computes log(1 + u) without "
+                "forming 1 + u."
+            ),
+            ref.relu(x) + torch.log(1 + torch.exp(-x.abs())),
+        ),
+    ]
+
+
+def _judge(answer: Answer, x: Tensor, tolerance: dict[torch.dtype, Tolerance]) -> None:
+    judge(
+        answer(x),
+        ref.softplus(x),
+        name="softplus(x)",
+        tolerance=tolerance,
+        describe=at_x(x),
+        known=_known(x),
+        not_finite=NOT_FINITE,
+        otherwise="Check the formula log(1 + e^x) = max(x, 0) + log1p(e^-|x|) on each side of 0.",
+    )
+
+
+@TASK.case(points=1)
+def float32_grid(answer: Answer, ctx: CaseContext) -> None:
+    """float32 inputs from -1e4 to 1e4"""
+    _judge(answer, grid(torch.float32), LOOSE)
+
+
+@TASK.case(points=1)
+def float64_grid_and_batch(answer: Answer, ctx: CaseContext) -> None:
+    """float64 inputs from -1e4 to 1e4, and a 2-D batch"""
+    _judge(answer, grid(torch.float64), LOOSE)
+    gen = torch.Generator().manual_seed(ctx.small_seed())
+    _judge(answer, 30 * torch.randn(4, 5, generator=gen), LOOSE)
+
+
+@TASK.case(points=1)
+def left_tail(answer: Answer, ctx: CaseContext) -> None:
+    """the left tail is about e^x, not 0 (x down to -80 and -700)"""
+    for dtype, points in LEFT_TAIL.items():
+        _judge(answer, torch.tensor(points, dtype=dtype), RELATIVE)
+
+
+@TASK.case(points=1, hidden=True)
+def random_tensors(answer: Answer, ctx: CaseContext) -> None:
+    """tensors of random shape, scale and dtype"""
+    rng = ctx.rng()
+    for _ in range(3):
+        shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+        dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
+        scale = float(10 ** rng.uniform(-1, 4))
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        _judge(answer, scale * torch.randn(shape, generator=gen, dtype=dtype), LOOSE)
+
+
+@TASK.case(points=1, hidden=True)
+def random_tails(answer: Answer, ctx: CaseContext) -> None:
+    """random points in the left tail"""
+    rng = ctx.rng()
+    for dtype, points in LEFT_TAIL.items():
+        x = torch.tensor(rng.uniform(min(points), -10.0, size=8), dtype=dtype)
+        _judge(answer, x, RELATIVE)

@@ -1,0 +1,138 @@
+"""Plausible answers to `derivative`: right closed forms earn full marks, wrong ones fail naming their mistake.
+
+Each wrong answer is the right one with a single activation's slope replaced by a classic
+slip, so the message must point at that activation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from .helpers import assert_fails_with, grade_locally
+
+
+def _sigmoid(x):
+    e = torch.exp(-x.abs())
+    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _phi(x):
+    return torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _cdf(x):
+    return 0.5 * torch.special.erfc(-x / math.sqrt(2))
+
+
+RIGHT = {
+    "sigmoid": lambda x: _sigmoid(x) * (1 - _sigmoid(x)),  # loses the right tail's digits, within tolerance
+    "tanh": lambda x: 1 - torch.tanh(x) ** 2,
+    "relu": lambda x: (x > 0).to(x.dtype),
+    "leaky_relu": lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 0.01)),
+    "elu": lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0))),
+    "gelu": lambda x: _cdf(x) + x * _phi(x),
+    "silu": lambda x: _sigmoid(x) * (1 + x * (1 - _sigmoid(x))),
+    "softplus": _sigmoid,
+    "softsign": lambda x: 1 / (1 + x.abs()) ** 2,
+}
+
+
+def right(name, x):
+    return RIGHT[name](x)
+
+
+def _autograd(fn):
+    def slope(x):
+        x = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(fn(x).sum(), x)
+        return grad
+
+    return slope
+
+
+def by_autograd(name, x):
+    functions = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "leaky_relu": F.leaky_relu,
+        "elu": F.elu,
+        "gelu": F.gelu,
+        "silu": F.silu,
+        "softplus": F.softplus,
+        "softsign": F.softsign,
+    }
+    return _autograd(functions[name])(x)
+
+
+@pytest.mark.parametrize("answer", [right, by_autograd])
+def test_right_answers_earn_full_marks(answer):
+    result = grade_locally("activation_derivatives", answer)
+    assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
+
+
+def with_slip(name, slip):
+    def answer(n, x):
+        return slip(x) if n == name else RIGHT[n](x)
+
+    answer.__name__ = f"{name}_slip"
+    return answer
+
+
+def _naive_sigmoid(x):
+    e = torch.exp(x)
+    return e / (1 + e)
+
+
+SLIPS = [
+    ("sigmoid", lambda x: RIGHT["sigmoid"](_sigmoid(x)), "you evaluated it at the output"),
+    ("sigmoid", lambda x: x * (1 - x), "x(1 - x) plugs in the input"),
+    ("sigmoid", lambda x: _naive_sigmoid(x) * (1 - _naive_sigmoid(x)), "The slope of sigmoid is NaN"),
+    ("tanh", lambda x: 1 - torch.tanh(x), "the square is missing"),
+    ("tanh", lambda x: 1 - torch.tanh(torch.tanh(x)) ** 2, "evaluated it at the output tanh(x)"),
+    ("relu", lambda x: (x >= 0).to(x.dtype), "PyTorch (and this exercise) uses the left slope, 0"),
+    ("relu", torch.relu, "returned ReLU(x) itself"),
+    (
+        "leaky_relu",
+        lambda x: torch.where(x > 0, torch.full_like(x, 0.01), torch.ones_like(x)),
+        "belongs to the negative side",
+    ),
+    ("leaky_relu", lambda x: torch.where(x >= 0, torch.ones_like(x), torch.full_like(x, 0.01)), "left slope, 0.01"),
+    ("elu", lambda x: torch.where(x > 0, torch.ones_like(x), torch.expm1(x.clamp(max=0))), "the + alpha is missing"),
+    ("gelu", _autograd(lambda v: F.gelu(v, approximate="tanh")), "GELU's tanh approximation"),
+    ("gelu", _cdf, "not Phi(x) alone"),
+    ("silu", _sigmoid, "not sigma(x) alone"),
+    ("softplus", lambda x: _sigmoid(-x), "not sigma(-x)"),
+    ("softsign", lambda x: 1 / (1 + x.abs()), "softsign'(x) = 1 / (1 + |x|)^2: the square is missing"),
+]
+
+
+@pytest.mark.parametrize(("name", "slip", "fragment"), SLIPS, ids=[f"{n}-{f[:20]}" for n, _, f in SLIPS])
+def test_wrong_answer_is_named(name, slip, fragment):
+    assert_fails_with("activation_derivatives", with_slip(name, slip), fragment)
+
+
+def test_an_unknown_name_is_reported_as_the_learners_error():
+    def sigmoid_and_tanh_only(name, x):
+        return {"sigmoid": RIGHT["sigmoid"], "tanh": RIGHT["tanh"]}[name](x)
+
+    result = assert_fails_with("activation_derivatives", sigmoid_and_tanh_only, "raised KeyError")
+    assert 0 < result.earned < result.max_points
+
+
+def test_section_labels_exist_in_the_chapters():
+    """Messages link per activation; the labels must exist in the chapter sources (the site test builds them)."""
+    from pathlib import Path
+
+    from actgrader.tasks.activation_derivatives import NAMES, SECTIONS
+
+    book = Path(__file__).resolve().parents[3] / "book"
+    assert set(SECTIONS) == set(NAMES)
+    for where in SECTIONS.values():
+        for section in (where.definition, where.stability):
+            page, _, label = section.partition("#")
+            assert f"({label})=" in (book / f"{page}.md").read_text(encoding="utf-8"), section
