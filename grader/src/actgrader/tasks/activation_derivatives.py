@@ -250,13 +250,13 @@ def sigmoid_and_tanh(answer: Answer, ctx: CaseContext) -> None:
 
 @TASK.case(points=1, section="relu-family#sec-relu-definitions")
 def relu_family(answer: Answer, ctx: CaseContext) -> None:
-    """ReLU, Leaky ReLU (alpha = 0.01) and ELU (alpha = 1), x = 0 included"""
+    """the ReLU family: ReLU, Leaky ReLU (alpha = 0.01), ELU (alpha = 1), x = 0 included"""
     _check_names(answer, ("relu", "leaky_relu", "elu"), grid(torch.float32))
 
 
 @TASK.case(points=1, section="gelu-silu#sec-gelu-definition")
 def gelu_and_silu(answer: Answer, ctx: CaseContext) -> None:
-    """GELU (exact) and SiLU"""
+    """the exact GELU and SiLU"""
     _check_names(answer, ("gelu", "silu"), grid(torch.float32))
 
 
