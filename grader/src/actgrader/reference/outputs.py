@@ -25,7 +25,10 @@ numerically stable form. Squashing first anyway is the family of bugs this modul
   sigmoid per label;
 * :func:`sigmoid_gradient_factor` and :func:`output_logit_gradient` quantify saturation;
 * :func:`fit_regression` and :func:`nonnegative_mse_floor` test the claim that a ReLU output
-  is needed to predict values larger than 1.
+  is needed to predict values larger than 1;
+* :func:`double_softmax_curve`, :func:`train_multilabel_head` and :func:`multilabel_head` are
+  the same experiments in the form the exercise notebook ``output-and-loss`` calls them
+  (networks and choices handed over as data).
 
 Training here is full-batch (every step sees the whole data set), so a run is a function of
 the model's initial weights and the data alone: build the model with a seed
@@ -37,7 +40,7 @@ parallel sum cannot change the last digits.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from actgrader.reference.forward import as_sequential
 from actgrader.reference.training import single_thread
 
 LossInput = Literal["logits", "probabilities", "log-probabilities", "values"]
@@ -552,3 +556,141 @@ def softmax_view(logits: Tensor, target: int, temperature: float = 1.0) -> dict[
         "gradient": (probabilities - onehot) / temperature,
         "double_gradient": double,
     }
+
+
+# --- the forms the exercise notebook "output-and-loss" calls ----------------------------------
+
+
+def double_softmax_curve(
+    x: Tensor, y: Tensor, weights: Sequence[Tensor], lr: float, steps: int, softmax_first: bool
+) -> list[float]:
+    """:func:`train_classifier` as the double-softmax exercise calls it: a network as tensors in, a curve out.
+
+    The network is the bias-free MLP of :func:`actgrader.reference.forward.as_sequential` with
+    a ReLU between layers (``weights[k]`` of shape ``(n_{k+1}, n_k)``, the last layer linear),
+    trained by ``steps`` full-batch gradient-descent steps on :func:`classification_loss`.
+    Returns the cross-entropy of the network's own probabilities, ``F.cross_entropy(logits, y)``,
+    before each of the ``steps`` updates: the ``cross_entropy`` yardstick of
+    :class:`ClassifierRun` without its value after the last step. With ``softmax_first`` that
+    is *not* the loss being minimized, so that the two set-ups are compared on one scale. The
+    caller's tensors and the global random state are left alone.
+    """
+    with torch.random.fork_rng(devices=[]):
+        model = as_sequential(weights, nn.ReLU())
+    run = train_classifier(model, x, y, softmax_first=softmax_first, lr=lr, epochs=steps)
+    return run.cross_entropy[:steps]
+
+
+#: What the multi-label exercise may put after the model's last linear layer, by name
+#: (``"none"``: the model outputs its logits).
+OUTPUT_MODULES: Mapping[str, Callable[[], nn.Module]] = {
+    "none": nn.Identity,
+    "sigmoid": nn.Sigmoid,
+    "softmax": lambda: nn.Softmax(dim=-1),
+    "log_softmax": lambda: nn.LogSoftmax(dim=-1),
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+}
+
+#: The classification losses the multi-label exercise offers, by ``torch.nn`` class name.
+MULTILABEL_LOSSES: Mapping[str, Callable[[], nn.Module]] = {
+    "BCEWithLogitsLoss": nn.BCEWithLogitsLoss,
+    "MultiLabelSoftMarginLoss": nn.MultiLabelSoftMarginLoss,
+    "BCELoss": nn.BCELoss,
+    "CrossEntropyLoss": nn.CrossEntropyLoss,
+    "NLLLoss": nn.NLLLoss,
+}
+
+
+def probabilities_read_by(loss: str, outputs: Tensor) -> Tensor:
+    """The per-label probabilities that ``loss`` compares with the targets when a model outputs ``outputs``.
+
+    A loss that expects logits (:data:`LOSS_EXPECTS`) squashes them itself: a sigmoid per entry
+    for ``BCEWithLogitsLoss`` and ``MultiLabelSoftMarginLoss``, a softmax over the labels for
+    ``CrossEntropyLoss``. ``BCELoss`` takes its input as probabilities, ``NLLLoss`` as
+    log-probabilities. Reading predictions the way the loss reads them keeps a set-up honest:
+    a sigmoid applied twice shows up as probabilities that never drop below 0.5.
+    """
+    expects = LOSS_EXPECTS.get(loss)
+    if loss == "CrossEntropyLoss":
+        return torch.softmax(outputs, dim=-1)
+    if expects == "logits":
+        return torch.sigmoid(outputs)
+    if expects == "probabilities":
+        return outputs
+    if expects == "log-probabilities":
+        return torch.exp(outputs)
+    raise ValueError(f"unknown loss {loss!r}; choose from {sorted(MULTILABEL_LOSSES)}")
+
+
+@dataclass(frozen=True)
+class HeadRun(MultilabelRun):
+    """What :func:`train_multilabel_head` measured: :class:`MultilabelRun`'s lists, plus ``distance``.
+
+    ``distance`` is the mean of ``|p - y|`` over every (example, label), with ``p`` the
+    probabilities the loss reads (:func:`probabilities_read_by`): near 0 when the set-up is
+    both right and confident, at least 0.27 for a sigmoid squeezed into (0.27, 0.73).
+    """
+
+    distance: list[float]
+
+
+def train_multilabel_head(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    output: str,
+    loss: str,
+    lr: float,
+    epochs: int,
+    optimizer: Optimizer = "adam",
+) -> HeadRun:
+    """Train ``model`` (logits, one per label) followed by ``OUTPUT_MODULES[output]`` on multi-hot ``y`` with ``loss``.
+
+    The multi-label exercise's set-up given as data: ``output`` names the module after the last
+    linear layer and ``loss`` a class of :data:`MULTILABEL_LOSSES`. Full-batch steps, in place.
+    Labels are predicted present when the probability the loss reads
+    (:func:`probabilities_read_by`) exceeds 0.5. A loss that cannot take these outputs or
+    targets raises as ``torch`` does (``BCELoss`` on values outside [0, 1], ``NLLLoss`` on a
+    multi-hot target).
+    """
+    if output not in OUTPUT_MODULES:
+        raise ValueError(f"unknown output {output!r}; choose from {sorted(OUTPUT_MODULES)}")
+    if loss not in MULTILABEL_LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(MULTILABEL_LOSSES)}")
+    network = nn.Sequential(model, OUTPUT_MODULES[output]())
+    loss_fn = MULTILABEL_LOSSES[loss]()
+    opt = _optimizer(network, optimizer, lr)
+    run = HeadRun([], [], [], [])
+
+    def measure() -> Tensor:
+        outputs = network(x)
+        value = loss_fn(outputs, y)
+        with torch.no_grad():
+            p = probabilities_read_by(loss, outputs)
+            right = (p > 0.5) == y.bool()
+            run.loss.append(float(value.detach()))
+            run.label_accuracy.append(float(right.float().mean()))
+            run.exact_match.append(float(right.all(dim=-1).float().mean()))
+            run.distance.append(float((p - y).abs().mean()))
+        return value
+
+    with single_thread():
+        for _ in range(epochs):
+            value = measure()
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+        measure()
+    return run
+
+
+def multilabel_head() -> dict[str, str]:
+    """The multi-label exercise's answer as data: no module after the last linear layer, and its loss.
+
+    From the multi-label row of :data:`OUTPUT_AND_LOSS`: the logits go straight into
+    ``BCEWithLogitsLoss``, which applies one sigmoid per label itself.
+    """
+    row = next(c for c in OUTPUT_AND_LOSS if c.task == "multi-label")
+    return {"output": "none", "loss": row.loss}
