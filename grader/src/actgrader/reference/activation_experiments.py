@@ -47,6 +47,8 @@ def steps_to_accuracy(
 ) -> int | None:
     """Full-batch Adam steps until an MLP classifies ``target`` of the two-spirals points correctly.
 
+    Adam is PyTorch's fused implementation (one kernel per step, the fastest on a CPU).
+
     The network is ``make_mlp([2, *hidden, 2], activation, init=init, seed=seed)`` trained with
     cross-entropy on :func:`~actgrader.datasets.two_spirals` (``points`` points). The accuracy
     is read on the forward pass of each step, before the update. Returns the 1-based step at
@@ -56,7 +58,7 @@ def steps_to_accuracy(
     x, y = datasets.two_spirals(points, seed=data_seed)
     with _one_thread():
         model = make_mlp([2, *hidden, 2], activation, init=init, seed=seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one kernel per step: faster on CPU
         for step in range(1, max_steps + 1):
             optimizer.zero_grad()
             logits = model(x)
