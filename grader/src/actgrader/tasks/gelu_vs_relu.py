@@ -1,0 +1,155 @@
+"""Task ``gelu_vs_relu`` (auto-graded part): where an activation passes no gradient at all.
+
+The learner writes ``zero_gradient_fraction(z, activation)``: the fraction of the entries of a
+batch of pre-activations ``z`` where the slope of ``activation`` (a function the check hands
+over, e.g. ``torch.relu``) is exactly 0. It is compared with
+:func:`actgrader.reference.dead_relu.zero_gradient_fraction`. ReLU blocks the gradient of
+every non-positive pre-activation, about half of a standard normal batch; GELU, SiLU and Leaky
+ReLU block none. The prose part of the task (why GELU in transformers, ReLU in CNNs) is graded
+by an instructor with the rubric in the solution notebook.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from actgrader.grading import CaseContext, Mistake, Ref, Task, expect
+from actgrader.grading.answer import Answer
+from actgrader.reference.dead_relu import zero_gradient_fraction
+
+TASK = Task(
+    "gelu_vs_relu",
+    "GELU and ReLU: where the gradient stops",
+    answer="zero_gradient_fraction",
+    reference=zero_gradient_fraction,
+    section="gelu-silu#sec-gelu-silu-properties",
+)
+
+#: The activations a check hands over: the name the learner receives, the function, a label.
+ACTIVATIONS: dict[str, tuple[str, Callable[[Tensor], Tensor]]] = {
+    "relu": ("torch.relu", torch.relu),
+    "gelu": ("torch.nn.functional.gelu", F.gelu),
+    "silu": ("torch.nn.functional.silu", F.silu),
+    "leaky_relu": ("torch.nn.functional.leaky_relu", F.leaky_relu),
+    "elu": ("torch.nn.functional.elu", F.elu),
+}
+LABELS = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "leaky_relu": "Leaky ReLU", "elu": "ELU"}
+
+#: A fraction of n entries is a multiple of 1/n: this is far below one entry for the sizes used.
+TOLERANCE = 1e-6
+
+
+def _known(z: Tensor, name: str) -> list[tuple[str, float]]:
+    fn = ACTIVATIONS[name][1]
+    label = LABELS[name]
+    right = zero_gradient_fraction(z, fn)
+    known = [
+        (
+            (
+                f"You counted the negative pre-activations, z < 0. {label}'s slope for z < 0 is not 0 unless the "
+                "activation is ReLU: GELU's and SiLU's are small (and negative in their dip), Leaky ReLU's is alpha, "
+                "ELU's alpha e^z. Count where the gradient itself is exactly 0."
+            ),
+            float((z < 0).double().mean()),
+        ),
+        (
+            (
+                f"You counted where {label}(z) is 0, not where its slope is 0. GELU(0) and SiLU(0) are 0, but their "
+                "slope there is 1/2. Take the gradient with autograd and count its zeros."
+            ),
+            float((fn(z) == 0).double().mean()),
+        ),
+        (
+            (
+                "This is the fraction where the gradient is NOT zero: the question is the share of entries that "
+                "pass no gradient back."
+            ),
+            1 - right,
+        ),
+        (
+            "Return a fraction between 0 and 1, not a percentage.",
+            100 * right,
+        ),
+        (
+            f"Return the fraction of the {z.numel()} entries, not the number of them.",
+            right * z.numel(),
+        ),
+    ]
+    if name == "relu":
+        known.insert(
+            0,
+            (
+                (
+                    "You counted z < 0 only. At z = 0 ReLU has no derivative, and PyTorch uses the left slope, 0: "
+                    "an entry exactly at 0 passes no gradient either (count z <= 0)."
+                ),
+                float((z < 0).double().mean()),
+            ),
+        )
+    return known
+
+
+def _judge(answer: Answer, z: Tensor, name: str) -> None:
+    path, fn = ACTIVATIONS[name]
+    got = expect.number(answer(z, Ref(path)), name="zero_gradient_fraction(z, activation)")
+    want = zero_gradient_fraction(z, fn)
+    if abs(got - want) <= TOLERANCE:
+        return
+    for message, wrong in _known(z, name):
+        if math.isclose(got, wrong, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
+            raise Mistake(message)
+    raise Mistake(
+        f"For {LABELS[name]} on this batch of {z.numel()} pre-activations your fraction is {got:.6g}; it should be "
+        f"{want:.6g}. Take the gradient of activation(z).sum() with respect to z (autograd) and count the entries "
+        "where it is exactly 0."
+    )
+
+
+def _normal(seed: int, shape: tuple[int, ...], mean: float = 0.0, std: float = 1.0, dtype=torch.float32) -> Tensor:
+    return mean + std * torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+@TASK.case(points=1, section="relu-family#sec-relu-definitions")
+def standard_normal(answer: Answer, ctx: CaseContext) -> None:
+    """standard normal pre-activations: ReLU, then GELU"""
+    z = _normal(ctx.small_seed(), (64, 50))
+    _judge(answer, z, "relu")
+    _judge(answer, z, "gelu")
+
+
+@TASK.case(points=1, section="relu-family#sec-relu-definitions")
+def exact_zeros(answer: Answer, ctx: CaseContext) -> None:
+    """a batch where a quarter of the entries are exactly 0"""
+    z = _normal(ctx.small_seed(), (40, 25))
+    z[:10] = 0.0
+    for name in ("relu", "gelu", "silu"):
+        _judge(answer, z, name)
+
+
+@TASK.case(points=1)
+def other_activations(answer: Answer, ctx: CaseContext) -> None:
+    """a Leaky ReLU and an ELU layer, and a ReLU layer pushed negative (mean -1)"""
+    z = _normal(ctx.small_seed(), (30, 40))
+    _judge(answer, z, "leaky_relu")
+    _judge(answer, z, "elu")
+    _judge(answer, _normal(ctx.small_seed() + 1, (30, 40), mean=-1.0), "relu")
+
+
+@TASK.case(points=2, hidden=True)
+def random_layers(answer: Answer, ctx: CaseContext) -> None:
+    """batches of random shape, shift and spread, every activation"""
+    rng = ctx.rng()
+    for name in ACTIVATIONS:
+        shape = tuple(int(n) for n in rng.integers(1, 40, size=int(rng.integers(1, 4))))
+        mean, std = float(rng.uniform(-2.0, 1.0)), float(rng.uniform(0.3, 2.0))
+        # float64: PyTorch's GELU slope is exactly 0 below about -6.15 in float32, which
+        # would make the answer depend on how far the random tail reaches
+        z = _normal(int(rng.integers(2**31)), shape, mean, std, torch.float64)
+        if rng.random() < 0.5:
+            z = torch.where(torch.rand(shape, generator=torch.Generator().manual_seed(ctx.small_seed())) < 0.2, 0.0, z)
+        _judge(answer, z, name)

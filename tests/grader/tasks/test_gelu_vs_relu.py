@@ -1,0 +1,80 @@
+"""`zero_gradient_fraction`: right answers earn full marks, wrong ones fail naming their mistake."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from .helpers import assert_fails_with, grade_locally
+
+
+def _gradient(z, activation):
+    z = z.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(activation(z).sum(), z)
+    return grad
+
+
+def by_autograd(z, activation):
+    return (_gradient(z, activation) == 0).float().mean().item()
+
+
+def by_backward(z, activation):
+    z = z.clone().requires_grad_(True)
+    activation(z).sum().backward()
+    return float((z.grad == 0).sum()) / z.numel()
+
+
+@pytest.mark.parametrize("answer", [by_autograd, by_backward])
+def test_right_answers_earn_full_marks(answer):
+    result = grade_locally("gelu_vs_relu", answer)
+    assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
+
+
+def negative_inputs(z, activation):
+    return (z < 0).double().mean().item()
+
+
+def non_positive_inputs(z, activation):
+    return (z <= 0).double().mean().item()
+
+
+def zero_outputs(z, activation):
+    return (activation(z) == 0).double().mean().item()
+
+
+def passing_fraction(z, activation):
+    return 1 - by_autograd(z, activation)
+
+
+def percentage(z, activation):
+    return 100 * by_autograd(z, activation)
+
+
+def count(z, activation):
+    return int((_gradient(z, activation) == 0).sum())
+
+
+def small_gradients(z, activation):
+    return (_gradient(z, activation).abs() < 1e-2).double().mean().item()
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        (negative_inputs, "You counted the negative pre-activations"),
+        (non_positive_inputs, "You counted the negative pre-activations"),
+        (zero_outputs, "not where its slope is 0"),
+        (passing_fraction, "where the gradient is NOT zero"),
+        (percentage, "not a percentage"),
+        (count, "not the number of them"),
+        (small_gradients, "count the entries where it is exactly 0"),
+    ],
+)
+def test_wrong_answer_is_named(answer, fragment):
+    assert_fails_with("gelu_vs_relu", answer, fragment)
+
+
+def test_counting_only_strictly_negative_inputs_misses_relus_kink():
+    result = grade_locally("gelu_vs_relu", negative_inputs)
+    messages = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert "PyTorch uses the left slope, 0" in messages["exact_zeros"]
