@@ -9,11 +9,13 @@ import os
 import secrets
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from actgrader.batch.notebooks import load_release
-from actgrader.batch.results import SubmissionResult
+from actgrader.batch.notebooks import ReleaseNotebook, load_release
+from actgrader.batch.results import MAX_ROW, SubmissionResult
+from actgrader.grading.cases import Task
 from actgrader.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +40,27 @@ FAST = [
 ]
 
 
+SOLUTIONS = REPO / "solutions"
+EXERCISES = REPO / "exercises"
+
+
+def _notebook_folders(root: Path) -> set[str]:
+    return {p.name for p in root.iterdir() if p.is_dir() and (p / f"{p.name}.ipynb").is_file()}
+
+
+def assignment_names() -> list[str]:
+    """Every assignment found in exercises/ or solutions/ (a test checks each has both)."""
+    return sorted(_notebook_folders(SOLUTIONS) | _notebook_folders(EXERCISES))
+
+
+def solution_path(assignment: str) -> Path:
+    return SOLUTIONS / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return EXERCISES / assignment / f"{assignment}.ipynb"
+
+
 def load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -59,9 +82,9 @@ def source(nb: dict[str, Any], grade_id: str) -> str:
     return "".join(text) if isinstance(text, list) else text
 
 
-def learner_solution(grade_id: str) -> str:
+def learner_solution(grade_id: str, assignment: str = ASSIGNMENT) -> str:
     """The solution's answer cell as a learner would submit it (solution markers removed)."""
-    lines = source(load(SOLUTION), grade_id).splitlines()
+    lines = source(load(solution_path(assignment)), grade_id).splitlines()
     return "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
 
 
@@ -117,5 +140,110 @@ def records(out: Path) -> dict[str, SubmissionResult]:
 
 
 def grades(out: Path) -> list[dict[str, str]]:
+    """The students' rows of grades.csv (the row of maxima left out: see :func:`max_row`)."""
     with open(out / "grades.csv", newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return [row for row in csv.DictReader(f) if row["student"] != MAX_ROW]
+
+
+def max_row(out: Path) -> dict[str, str]:
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    assert first["student"] == MAX_ROW
+    return first
+
+
+# ----------------------------------------------------------------------------- any assignment
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One assignment's release and solution, and the submissions the tests build from them."""
+
+    name: str
+
+    @property
+    def release(self) -> ReleaseNotebook:
+        return load_release(release_path(self.name))
+
+    @property
+    def tasks(self) -> list[Task]:
+        return [get_task(t) for t in self.release.task_ids]
+
+    @property
+    def full(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+    def answer_name(self, task_id: str) -> str:
+        return get_task(task_id).answer
+
+    def untouched(self) -> dict[str, Any]:
+        return load(release_path(self.name))
+
+    def solved(self) -> dict[str, Any]:
+        """The release with every answer cell holding the solution and every prose cell some text."""
+        nb = self.untouched()
+        for grade_id in self.release.answer_ids:
+            cell(nb, grade_id)["source"] = learner_solution(grade_id, self.name)
+        for question in self.release.prose:
+            cell(nb, question.grade_id)["source"] = f"My written answer to {question.title}."
+        return nb
+
+    def with_sources(self, base: dict[str, Any], **sources: str) -> dict[str, Any]:
+        return with_answers(base, **sources)
+
+    def perturbed(self, task_ids: list[str] | None = None) -> dict[str, Any]:
+        """The solution with these tasks' answers made partly wrong (see :data:`PERTURB`)."""
+        nb = self.solved()
+        for task in self.tasks:
+            if task_ids is None or task.id in task_ids:
+                grade_id = f"{task.id}_answer"
+                cell(nb, grade_id)["source"] = learner_solution(grade_id, self.name) + "\n" + perturbation(task)
+        return nb
+
+    def standalone_task(self) -> Task:
+        """A task no other answer cell uses (breaking it must leave the others their points)."""
+        answers = {t.id: learner_solution(f"{t.id}_answer", self.name) for t in self.tasks}
+        for task in self.tasks:
+            if not any(task.answer in text for other, text in answers.items() if other != task.id):
+                return task
+        raise AssertionError(f"{self.name}: every task's answer is used by another answer cell")
+
+
+# Appended to an answer cell: the learner's object stays, but the numbers it returns (or
+# holds) are scaled and shifted: every float, and every tensor or array of 10 elements or
+# more. Small tensors, shapes, dtypes and strings are left alone, so some cases still pass
+# and the task earns partial credit.
+PERTURB = """
+def _perturb_{id}(value):
+    import numpy as _np
+    import torch as _torch
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value * 1.5 + 0.25
+    if isinstance(value, _torch.Tensor) and value.is_floating_point() and value.numel() >= 10:
+        return value * 1.5 + 0.25
+    if isinstance(value, _np.ndarray) and value.dtype.kind == "f" and value.size >= 10:
+        return value * 1.5 + 0.25
+    if isinstance(value, (list, tuple)):
+        items = [_perturb_{id}(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        return {{k: _perturb_{id}(v) for k, v in value.items()}}
+    return value
+"""
+
+
+def perturbation(task: Task) -> str:
+    code = PERTURB.format(id=task.id)
+    if task.kind == "value":
+        return code + f"{task.answer} = _perturb_{task.id}({task.answer})\n"
+    return code + (
+        f"_original_{task.id} = {task.answer}\n"
+        f"def {task.answer}(*args, **kwargs):\n"
+        f"    return _perturb_{task.id}(_original_{task.id}(*args, **kwargs))\n"
+    )
+
+
+def exercises() -> list[Exercise]:
+    return [Exercise(name) for name in assignment_names()]

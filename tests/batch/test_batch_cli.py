@@ -18,6 +18,7 @@ from batch_nb import (
     correct_submission,
     fresh_secret,
     grades,
+    max_row,
     records,
     run_actgrade,
     task_points,
@@ -25,6 +26,7 @@ from batch_nb import (
 )
 
 from actgrader.batch import grade_submissions
+from actgrader.batch.feedback_page import PUBLIC_ONLY
 from actgrader.batch.options import GradingOptions
 from actgrader.cli import build_parser
 from actgrader.tasks import get_task
@@ -50,6 +52,10 @@ def test_exit_status_and_summary(graded):
     assert "Graded 2 submission(s)" in proc.stdout
     assert "Hidden cases ran (secret from $ACTGRADER_SECRET)" in proc.stdout
     assert "[2/2]" in proc.stderr
+    assert "score distribution (auto-graded points):" in proc.stdout
+    assert "points lost, by task:" in proc.stdout
+    assert "Problems: none." in proc.stdout
+    assert "totals are auto-graded points" in proc.stdout
 
 
 def test_grades_csv(graded):
@@ -58,15 +64,19 @@ def test_grades_csv(graded):
     full = sum(points.values())
     rows = {row["student"]: row for row in grades(out)}
     assert list(rows) == ["solution", "untouched"]
-    assert list(rows["solution"]) == ["student", "assignment", *points, "total", "max_total", "status"]
+    header = ["student", "assignment", *points, "auto_graded_points", "auto_graded_max", "graded_by_hand_max"]
+    assert list(rows["solution"]) == [*header, "status"]
     for task_id, task_max in points.items():
         assert float(rows["solution"][task_id]) == task_max
         assert float(rows["untouched"][task_id]) == 0
-    assert float(rows["solution"]["total"]) == full
-    assert float(rows["untouched"]["total"]) == 0
-    assert {row["max_total"] for row in rows.values()} == {f"{full:g}"}
+    assert float(rows["solution"]["auto_graded_points"]) == full
+    assert float(rows["untouched"]["auto_graded_points"]) == 0
+    assert {row["auto_graded_max"] for row in rows.values()} == {f"{full:g}"}
     assert rows["solution"]["status"] == "ok"
     assert rows["untouched"]["assignment"] == ASSIGNMENT
+    maxima = max_row(out)
+    assert [float(maxima[t]) for t in points] == list(points.values())
+    assert float(maxima["auto_graded_max"]) == full
 
 
 def test_records_hold_every_case_and_hide_hidden_cases_in_the_feedback(graded):
@@ -95,6 +105,21 @@ def test_without_secret_only_public_cases_run(tmp_path: Path):
     public = sum(o.points for t in record.tasks for o in t.outcomes if not o.hidden)
     assert record.total == public < record.max_total
     assert all(o.status == "skipped" for t in record.tasks for o in t.outcomes if o.hidden)
+    # The learner is told too: on the feedback page and in Gradescope's results.
+    page = (tmp_path / "out" / "feedback" / "solution.html").read_text(encoding="utf-8")
+    assert PUBLIC_ONLY in page
+    gradescope = json.loads((tmp_path / "out" / "gradescope" / "solution.json").read_text(encoding="utf-8"))
+    assert PUBLIC_ONLY in gradescope["output"]
+    assert gradescope["score"] == public
+    hidden_entries = [t for t in gradescope["tests"] if "hidden" in t.get("tags", [])]
+    assert hidden_entries and all("no instructor secret" in t["output"] for t in hidden_entries)
+
+
+def test_with_the_secret_no_page_claims_public_cases_only(graded):
+    out, _ = graded
+    for student in ("solution", "untouched"):
+        assert PUBLIC_ONLY not in (out / "feedback" / f"{student}.html").read_text(encoding="utf-8")
+        assert PUBLIC_ONLY not in (out / "gradescope" / f"{student}.json").read_text(encoding="utf-8")
 
 
 def test_help_documents_every_option():

@@ -553,7 +553,7 @@ def test_honest_students_get_exactly_their_normal_score(batch, student):
         assert all(o.status == "passed" for t in record.tasks for o in t.outcomes)
         assert record.children == 1
     row = next(r for r in grades(batch["out"]) if r["student"] == student)
-    assert float(row["total"]) == HONEST[student]
+    assert float(row["auto_graded_points"]) == HONEST[student]
 
 
 def _all_messages(record) -> str:
@@ -628,3 +628,14 @@ def test_crashes_and_timeouts_restart_the_child(batch):
     (task,) = [t for t in record.tasks if t.task_id == "linear_collapse"]
     assert record.children == 1 + len(task.outcomes) - 1
     assert [c["status"] for c in batch["records"]["loop_top_level"].cells] == ["ok", "timeout", "ok"]
+
+
+def test_the_summary_names_the_submissions_that_timed_out_or_crashed(batch):
+    out = batch["proc"].stdout
+    assert "score distribution (auto-graded points):" in out
+    assert "points lost, by task:" in out
+    for status, label in (("timeout", "Timed out"), ("crashed", "Crashed")):
+        names = sorted(name for name, case in batch["cases"].items() if case.status == status)
+        assert names, status
+        assert f"  {label}: {', '.join(names)}\n" in out, out
+        assert f"{len(names)} {'timed out' if status == 'timeout' else 'crashed'}" in out

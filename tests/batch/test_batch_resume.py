@@ -156,5 +156,5 @@ def test_a_changed_notebook_is_graded_again_on_resume(runs, tmp_path: Path):
     )
     assert secret_run.returncode == 0, secret_run.stderr
     assert "resuming" not in secret_run.stderr
-    assert float(grades(out)[0]["total"]) == 0
+    assert float(grades(out)[0]["auto_graded_points"]) == 0
     assert root.exists()

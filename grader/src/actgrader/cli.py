@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from actgrader.batch.options import MB, GradingOptions, parse_size
+from actgrader.batch.options import GRADESCOPE_VISIBILITIES, MB, GradingOptions, parse_size
 
 DESCRIPTION = """\
 Grade Jupyter notebook submissions for the activation-functions course.
@@ -24,6 +24,8 @@ Each submission runs in its own sandbox (no network, no access to the grader's c
 solutions, other submissions or the secret; capped memory, time and processes); the checks
 run in the grader and only ever see the data the learner's functions return. A broken,
 hostile or endless submission gets the score it earned and a message; the batch goes on.
+Outputs: a gradebook (grades.csv), a feedback page and a JSON record per student, and
+Gradescope results; `actgrade gradescope` packs the same grader as a Gradescope autograder.
 """
 
 GRADE_EPILOG = """\
@@ -39,9 +41,15 @@ what runs:
   call the learner's functions in the sandbox.
 
 output (written atomically):
-  OUT/grades.csv               one row per student: points per task, total, max_total, status
+  OUT/grades.csv               the gradebook: a row of maxima, then one row per student with the
+                               points per auto-graded task, an empty column per written answer
+                               to grade by hand, auto_graded_points, auto_graded_max,
+                               graded_by_hand_max and status
   OUT/results/<student>.json   the full record: every case's outcome and message, every cell's
-                               error, learner-facing feedback (hidden cases only as counts)
+                               error, the written answers, learner-facing feedback
+  OUT/feedback/<student>.html  the learner's feedback page (self-contained; hidden cases only
+                               as counts; written answers shown as "graded by your instructor")
+  OUT/gradescope/<student>.json  the same result in Gradescope's results.json format
   status is ok, errors (some learner code raised), timeout, crashed, wrong-assignment,
   invalid (not a notebook) or internal-error (a grader problem: see the JSON record).
 
@@ -104,6 +112,93 @@ def _add_grade_options(parser: argparse.ArgumentParser, defaults: GradingOptions
         parser.add_argument(*flags, **kwargs)
 
 
+GRADESCOPE_EPILOG = """\
+what is in each zip (OUT/<assignment>.zip):
+  setup.sh, run_autograder, README.txt, actgrade-autograder.json (assignment, limits,
+  --public-only), constraints.txt, release/<assignment>/<notebook>.ipynb and the grader's
+  source (grader/). Upload it as the autograder of a Gradescope programming assignment.
+
+the instructor secret is NOT in the zip:
+  run_autograder reads it from $ACTGRADER_SECRET (or the file named by $ACTGRADER_SECRET_FILE)
+  inside Gradescope's container (README.txt in the zip says how to provide it). Without it,
+  run_autograder fails with "NO INSTRUCTOR SECRET" and writes no results, unless the zip was
+  built with --public-only.
+
+examples:
+  actgrade gradescope -o gradescope/
+  actgrade gradescope -o gradescope/ --assignment forward-propagation --cell-timeout 30
+"""
+
+GRADESCOPE_RUN_EPILOG = """\
+Gradescope's paths can be moved for testing: $ACTGRADE_AUTOGRADER_ROOT (default /autograder)
+and $ACTGRADE_AUTOGRADER_PYTHON (default $ROOT/venv/bin/python3) are read by run_autograder.
+exit status: 0 when results.json was written, 1 without the instructor secret (unless the zip
+is --public-only; nothing is written then) or when the grader itself failed.
+"""
+
+# The grading limits ``actgrade gradescope`` bakes into a zip (same flags as ``actgrade grade``).
+_ZIP_LIMITS = ("cell_timeout", "call_timeout", "notebook_timeout", "memory_limit")
+
+
+def _add_gradescope(commands: Any) -> None:
+    gradescope = commands.add_parser(
+        "gradescope",
+        help="build a Gradescope autograder zip per assignment",
+        description="Build OUT/<assignment>.zip, a Gradescope autograder that grades with actgrade.",
+        epilog=GRADESCOPE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    texts = GradingOptions.help_texts()
+    defaults = GradingOptions()
+    gradescope.add_argument("-o", "--output", type=Path, metavar="OUT", required=True, help="folder for the zips")
+    gradescope.add_argument("--release", type=Path, metavar="PATH", default=None, help=texts["release"])
+    gradescope.add_argument(
+        "--assignment",
+        action="append",
+        metavar="NAME",
+        default=None,
+        help="build only this assignment's zip (repeatable; default: every assignment of the release)",
+    )
+    gradescope.add_argument(
+        "--public-only",
+        action="store_true",
+        help="let the autograder run without the instructor secret, grading the public cases only "
+        "(default: it refuses to grade without the secret)",
+    )
+    gradescope.add_argument(
+        "--hidden-visibility",
+        choices=GRADESCOPE_VISIBILITIES,
+        default="visible",
+        help="when learners see the hidden cases' counts and points on Gradescope (default: visible)",
+    )
+    for name in _ZIP_LIMITS:
+        default = getattr(defaults, name)
+        flag = f"--{name.replace('_', '-')}"
+        if name == "memory_limit":
+            gradescope.add_argument(
+                flag,
+                type=_size,
+                metavar="SIZE",
+                default=default,
+                help=f"{texts[name]} (default: {_size_text(default)})",
+            )
+        else:
+            gradescope.add_argument(
+                flag, type=float, metavar="SECONDS", default=default, help=f"{texts[name]} (default: {default:g})"
+            )
+
+    run = commands.add_parser(
+        "gradescope-run",
+        help="grade one submission inside Gradescope's container (what run_autograder calls)",
+        description="Grade the notebook in SUBMISSION into Gradescope's results.json (run by run_autograder).",
+        epilog=GRADESCOPE_RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--config", type=Path, metavar="FILE", required=True, help="the zip's actgrade-autograder.json")
+    run.add_argument("--submission", type=Path, metavar="DIR", required=True, help="the folder of submitted files")
+    run.add_argument("--results", type=Path, metavar="FILE", required=True, help="where to write results.json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="actgrade", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,13 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     grade = commands.add_parser(
         "grade",
-        help="grade submitted notebooks into grades.csv and one JSON record per student",
-        description="Grade submitted notebooks in sandboxes; write OUT/grades.csv and OUT/results/<student>.json.",
+        help="grade submitted notebooks: gradebook, feedback pages, records, Gradescope results",
+        description="Grade submitted notebooks in sandboxes; write the gradebook OUT/grades.csv and, per student, "
+        "a record, a feedback page and Gradescope results (see 'output' below).",
         epilog=GRADE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grade.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders of notebooks to grade")
     _add_grade_options(grade, GradingOptions())
+    _add_gradescope(commands)
     return parser
 
 
@@ -168,8 +265,52 @@ def _grade(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - start
     print(summary(results, elapsed, options.jobs, note))
     assert options.output is not None
-    print(f"Grades: {options.output / 'grades.csv'}; records: {options.output / 'results'}{os.sep}<student>.json")
+    out = options.output
+    print(f"Gradebook: {out / 'grades.csv'} (totals are auto-graded points; written answers are graded by hand)")
+    print(f"Feedback pages: {out / 'feedback'}{os.sep}<student>.html; records: {out / 'results'}{os.sep}<student>.json")
+    print(f"Gradescope results: {out / 'gradescope'}{os.sep}<student>.json")
     return 1 if any(r.status == "internal-error" for r in results) else 0
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from actgrader.batch import notebooks as nbs
+    from actgrader.batch.autograder import build_zip
+
+    try:
+        limits = {name: getattr(args, name) for name in _ZIP_LIMITS}
+        options = GradingOptions(release=args.release, **limits)
+        releases = nbs.find_releases(options.release_path)
+    except (ValueError, nbs.NotebookError) as exc:
+        print(f"actgrade: {exc}", file=sys.stderr)
+        return 2
+    wanted = args.assignment or [r.assignment for r in releases]
+    known = {r.assignment: r for r in releases}
+    unknown = [a for a in wanted if a not in known]
+    if unknown:
+        print(f"actgrade: no assignment {', '.join(unknown)} in {options.release_path} (found: {', '.join(known)})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    for assignment in wanted:
+        path = build_zip(
+            known[assignment],
+            args.output / f"{assignment}.zip",
+            public_only=args.public_only,
+            hidden_visibility=args.hidden_visibility,
+            options=options,
+        )
+        print(f"{path}")
+    mode = "public cases only without a secret" if args.public_only else "refuses to grade without the secret"
+    print(
+        f"Upload each zip as a Gradescope autograder; it {mode}. The instructor secret is not in the zips: "
+        "see README.txt inside them for how to provide it."
+    )
+    return 0
+
+
+def _gradescope_run(args: argparse.Namespace) -> int:
+    from actgrader.batch.autograder import run_in_container
+
+    return run_in_container(args.config, args.submission, args.results)
 
 
 def _log(message: str) -> None:
@@ -182,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(args)
+    if args.command == "gradescope":
+        return _gradescope(args)
+    if args.command == "gradescope-run":
+        return _gradescope_run(args)
     parser.print_help()
     return 2
 

@@ -10,6 +10,7 @@ grader itself is confined to one submission ("internal-error").
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import shutil
@@ -26,12 +27,21 @@ from pathlib import Path
 import psutil
 
 import actgrader
+from actgrader.batch import feedback_page, gradescope
 from actgrader.batch import notebooks as nbs
 from actgrader.batch.forkserver import ForkServer
 from actgrader.batch.options import GradingOptions, repository_root
 from actgrader.batch.remote import CellRecord, RemoteAnswer, Session, SessionLimits
 from actgrader.batch.report import feedback_text
-from actgrader.batch.results import SubmissionResult, grades_csv, load_record, save_record, worst, write_atomic
+from actgrader.batch.results import (
+    Gradebook,
+    SubmissionResult,
+    grades_csv,
+    load_record,
+    save_record,
+    worst,
+    write_atomic,
+)
 from actgrader.batch.sandbox import SandboxConfig
 from actgrader.batch.submissions import Submission, find_submissions, submission_roots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
@@ -62,6 +72,8 @@ def _stderr(message: str) -> None:
 def protected_paths(options: GradingOptions, paths: Iterable[Path | str]) -> list[str]:
     """What a child must not read: the grader's source, solutions, submissions, output, secret."""
     protected = {Path(actgrader.__file__).resolve().parent}
+    # Any other copy of the package on the path (an editable install next to a shipped one).
+    protected.update(Path(e).resolve() / "actgrader" for e in sys.path if e and (Path(e) / "actgrader").is_dir())
     root = repository_root()
     if root is not None:
         for name in ("grader", "solutions", "tests", ".git", "source", "autograded", "feedback", "gradebook.db"):
@@ -127,6 +139,7 @@ def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, b
     if batch.options.assignment:
         wanted = next(r for r in batch.releases if r.assignment == batch.options.assignment)
         result.max_total = sum(batch.tasks[t].points for t in wanted.task_ids)
+        result.manual_max = sum(q.points for q in wanted.prose)
         expected = f"assignment {wanted.assignment!r} (answer cells {', '.join(wanted.answer_ids)})"
     elif len(batch.releases) == 1:
         (only,) = batch.releases
@@ -172,6 +185,8 @@ def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
         result.assignment = release.assignment
         result.release = str(release.path)
         result.max_total = sum(batch.tasks[t].points for t in release.task_ids)
+        result.manual_max = sum(q.points for q in release.prose)
+        result.prose = nbs.prose_answers(release, cells)
         program = nbs.build_program(release, cells)
         result.notes.extend(program.notes)
         _run(program, release, result, batch, uid)
@@ -251,6 +266,29 @@ def _resumable(output: Path, sub: Submission, secret: Secret | None) -> Submissi
     return record
 
 
+def feedback_path(output: Path, student: str) -> Path:
+    return output / "feedback" / f"{student}.html"
+
+
+def gradescope_path(output: Path, student: str) -> Path:
+    return output / "gradescope" / f"{student}.json"
+
+
+def publish(output: Path, result: SubmissionResult) -> None:
+    """Write a student's files: the JSON record, the feedback page and Gradescope's results."""
+    save_record(output, result)
+    write_atomic(feedback_path(output, result.student), feedback_page.render(result))
+    data = gradescope.results_json(result)
+    write_atomic(gradescope_path(output, result.student), json.dumps(data, indent=1, allow_nan=False) + "\n")
+
+
+def gradebook(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task]) -> Gradebook:
+    """The columns of grades.csv for these releases, in release order."""
+    task_points = {t: tasks[t].points for r in releases for t in r.task_ids}
+    prose = {q.grade_id: q.points for r in releases for q in r.prose}
+    return Gradebook(task_points, prose)
+
+
 def grade_submissions(
     paths: Sequence[Path | str],
     options: GradingOptions | None = None,
@@ -263,7 +301,8 @@ def grade_submissions(
 
     ``secret``: ``True`` (default) loads it from ``options.secret_file`` or the environment;
     pass a :class:`Secret` or ``None`` to decide here. With ``options.output`` set, each
-    record is saved as it completes and ``grades.csv`` is written at the end.
+    student's record, feedback page and Gradescope results are saved as they complete
+    (:func:`publish`) and ``grades.csv`` is written at the end.
     """
     options = options or GradingOptions()
     log = log or _stderr
@@ -284,6 +323,7 @@ def grade_submissions(
                 record = _resumable(output, sub, resolved_secret)
                 if record is not None:
                     results[sub.student] = record
+    resumed = list(results)
     pending = [s for s in submissions if s.student not in results]
     if pending and (os.geteuid() != 0 or not options.root_layers):
         log(
@@ -297,8 +337,9 @@ def grade_submissions(
         _grade_pending(pending, submissions, results, releases, tasks, resolved_secret, options, paths, progress)
     ordered = [results[s.student] for s in submissions if s.student in results]
     if output is not None:
-        columns = list(dict.fromkeys(t for r in releases for t in r.task_ids))
-        write_atomic(output / "grades.csv", grades_csv(ordered, columns))
+        for student in resumed:
+            publish(output, results[student])  # pages of earlier runs, written again in this version
+        write_atomic(output / "grades.csv", grades_csv(ordered, gradebook(releases, tasks)))
     return ordered
 
 
@@ -357,7 +398,7 @@ def _grade_pending(
                 for future in as_completed(futures):
                     result = future.result()
                     if options.output is not None:
-                        save_record(options.output, result)
+                        publish(options.output, result)
                     with lock:
                         results[result.student] = result
                         done += 1

@@ -12,6 +12,10 @@ Test cells (``<task_id>_check``), demo cells and anything else are never taken f
 submission and are not executed: the checks run in the trusted grader instead. Cells are
 matched on ``metadata.nbgrader.grade_id`` only, never on cell ids, which learners' tools
 rewrite freely.
+
+Prose answers (markdown cells with grade_id ``<task_id>_prose``, graded by an instructor) are
+never run either: :func:`prose_answers` copies the learner's text into the record, for the
+gradebook's hand-graded columns and the feedback page.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from typing import Any, Literal
 
 ANSWER_SUFFIX = "_answer"
 CHECK_SUFFIX = "_check"
+PROSE_SUFFIX = "_prose"
 SETUP_ID = "setup"
+# Longest prose answer kept in a record (characters); the rest is cut with a note.
+MAX_PROSE_CHARS = 20_000
 
 # Larger notebooks are refused before parsing: no exercise comes near this.
 MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
@@ -75,6 +82,18 @@ class ReleaseNotebook:
             if c.cell_type == "code" and c.grade_id and c.grade_id.endswith(ANSWER_SUFFIX)
         )
 
+    @property
+    def prose(self) -> tuple[ProseCell, ...]:
+        """The hand-graded prose questions (markdown cells ``<task>_prose``), in release order."""
+        found = []
+        heading = ""
+        for c in self.cells:
+            if c.cell_type == "markdown" and c.grade_id is None:
+                heading = _heading(c.source) or heading
+            if c.cell_type == "markdown" and c.grade_id and c.grade_id.endswith(PROSE_SUFFIX):
+                found.append(ProseCell(c.grade_id, c.points or 0.0, heading or c.grade_id, c.source))
+        return tuple(found)
+
     def check_points(self) -> dict[str, float | None]:
         """The points nbgrader's metadata gives each test cell (compared with the task's cases)."""
         return {
@@ -82,6 +101,23 @@ class ReleaseNotebook:
             for c in self.cells
             if c.cell_type == "code" and c.grade_id and c.grade_id.endswith(CHECK_SUFFIX)
         }
+
+
+@dataclass(frozen=True)
+class ProseCell:
+    """A question an instructor grades by hand: a markdown cell with grade_id ``<task>_prose``."""
+
+    grade_id: str
+    points: float
+    title: str  # the heading of the task it belongs to, as the release shows it
+    stub: str  # the release's placeholder text ("YOUR ANSWER HERE")
+
+
+def _heading(source: str) -> str:
+    for line in source.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    return ""
 
 
 @dataclass(frozen=True)
@@ -269,3 +305,29 @@ def build_program(release: ReleaseNotebook, submission: tuple[NotebookCell, ...]
             "so put everything your answer needs (helper functions, imports) inside them."
         )
     return Program(tuple(cells), tuple(notes))
+
+
+def prose_answers(release: ReleaseNotebook, submission: tuple[NotebookCell, ...]) -> list[dict[str, Any]]:
+    """The learner's text for each of the release's prose questions (never executed, never judged).
+
+    A question whose cell is missing, empty or still holds the release's placeholder is
+    marked unanswered. Several cells with the same grade_id are joined in notebook order.
+    """
+    answers = []
+    for question in release.prose:
+        texts = [c.source for c in submission if c.grade_id == question.grade_id]
+        text = "\n\n".join(texts)
+        answered = bool(text.strip()) and text.strip() != question.stub.strip()
+        truncated = len(text) > MAX_PROSE_CHARS
+        answers.append(
+            {
+                "grade_id": question.grade_id,
+                "title": question.title,
+                "points": question.points,
+                "text": text[:MAX_PROSE_CHARS] if answered else "",
+                "answered": answered,
+                "truncated": truncated and answered,
+                "found": bool(texts),
+            }
+        )
+    return answers

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 MB = 2**20
+# Gradescope's visibility settings for a test (the hidden cases' counts use one of them).
+GRADESCOPE_VISIBILITIES: tuple[str, ...] = ("visible", "hidden", "after_due_date", "after_published")
 
 
 def repository_root() -> Path | None:

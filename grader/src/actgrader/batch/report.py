@@ -14,6 +14,7 @@ from actgrader.grading.verdict import grade_text
 from actgrader.links import section_url
 
 BAR = "█"
+NAMES_SHOWN = 20  # students listed by name per problem in the summary (the rest are counted)
 
 
 def feedback_text(task: Task, result: TaskResult) -> str:
@@ -99,9 +100,17 @@ def summary(results: Sequence[SubmissionResult], seconds: float, jobs: int, secr
         totals = [r.total for r in group]
         lines.append("")
         lines.append(
-            f"{assignment}: {len(group)} submission(s), mean {statistics.fmean(totals):.2f}, "
+            f"{assignment}: {len(group)} submission(s); auto-graded points: mean {statistics.fmean(totals):.2f}, "
             f"median {statistics.median(totals):g} of {max_total:g}"
         )
+        manual = max(r.manual_max for r in group)
+        if manual:
+            questions = len({p["grade_id"] for r in group for p in r.prose})
+            lines.append(
+                f"  plus {manual:g} point(s) in {questions} written answer(s) to grade by hand "
+                "(empty columns in grades.csv; the learners' texts are in the records and feedback pages)"
+            )
+        lines.append("  score distribution (auto-graded points):")
         lines += _histogram(totals, max_total)
         task_ids = list(dict.fromkeys(t.task_id for r in group for t in r.tasks))
         if task_ids:
@@ -133,6 +142,13 @@ def summary(results: Sequence[SubmissionResult], seconds: float, jobs: int, secr
     ]
     lines.append("")
     lines.append("Problems: " + (", ".join(problems) if problems else "none") + ".")
+    for status, label in (("timeout", "Timed out"), ("crashed", "Crashed")):
+        names = sorted(r.student for r in results if r.status == status)
+        if names:
+            shown = ", ".join(names[:NAMES_SHOWN]) + (
+                f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+            )
+            lines.append(f"  {label}: {shown}")
     graded = [r for r in results if r.tasks]
     if graded:
         per = statistics.median(r.seconds for r in graded)

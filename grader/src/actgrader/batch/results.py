@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from actgrader.grading.cases import TaskResult
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2  # 2: prose answers and hand-graded maximum
 Status = Literal["ok", "errors", "timeout", "crashed", "wrong-assignment", "invalid", "internal-error"]
 # Worst first: the status of a submission is the worst thing that happened to it.
 STATUS_ORDER: tuple[str, ...] = ("internal-error", "invalid", "wrong-assignment", "crashed", "timeout", "errors", "ok")
@@ -36,11 +36,13 @@ class SubmissionResult:
     assignment: str | None = None
     release: str | None = None
     sha256: str = ""
-    total: float = 0.0
-    max_total: float = 0.0
+    total: float = 0.0  # auto-graded points earned (prose questions are graded by hand, not here)
+    max_total: float = 0.0  # auto-graded points available
+    manual_max: float = 0.0  # points of the prose questions an instructor grades by hand
     hidden_ran: bool = False
     tasks: list[TaskResult] = field(default_factory=list)
     feedback: dict[str, str] = field(default_factory=dict)  # task id -> text (hidden cases as counts)
+    prose: list[dict[str, Any]] = field(default_factory=list)  # see notebooks.prose_answers
     cells: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # learner-facing remarks on the notebook
     messages: list[str] = field(default_factory=list)  # learner-facing: why points were lost wholesale
@@ -111,20 +113,71 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
-def grades_csv(results: Iterable[SubmissionResult], task_columns: list[str]) -> str:
-    """One row per student (sorted), one column per task with the points earned, total, status."""
+# The gradebook's fixed columns: the totals count auto-graded points only, and say so.
+AUTO_POINTS = "auto_graded_points"
+AUTO_MAX = "auto_graded_max"
+BY_HAND_MAX = "graded_by_hand_max"
+# The first row under the header: each column's maximum (no student id can take this form,
+# see submissions.safe_id).
+MAX_ROW = "(max points)"
+
+
+def by_hand_column(grade_id: str) -> str:
+    """The gradebook column of a prose question: left empty for the instructor to fill in."""
+    return f"{grade_id} (graded by hand)"
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    """The columns of ``grades.csv``: auto-graded tasks, then prose questions, with their maxima."""
+
+    tasks: dict[str, float]  # task id -> points available
+    prose: dict[str, float]  # prose grade_id -> points available
+
+    def header(self) -> list[str]:
+        prose = [by_hand_column(g) for g in self.prose]
+        return ["student", "assignment", *self.tasks, *prose, AUTO_POINTS, AUTO_MAX, BY_HAND_MAX, "status"]
+
+    def max_row(self, results: list[SubmissionResult]) -> list[str]:
+        assignments = {r.assignment for r in results if r.assignment}
+        auto = {r.max_total for r in results if r.assignment}
+        manual = {r.manual_max for r in results if r.assignment}
+        single = len(assignments) == 1
+        return [
+            MAX_ROW,
+            next(iter(assignments)) if single else "",
+            *(_points(p) for p in self.tasks.values()),
+            *(_points(p) for p in self.prose.values()),
+            "",
+            _points(auto.pop()) if len(auto) == 1 else "",
+            _points(manual.pop()) if len(manual) == 1 else "",
+            "",
+        ]
+
+
+def grades_csv(results: Iterable[SubmissionResult], gradebook: Gradebook) -> str:
+    """The class's gradebook: a header, a row of maxima, then one row per student (sorted).
+
+    A column per auto-graded task (points earned), a column per prose question (empty: an
+    instructor grades it by hand), the auto-graded total and maximum, the hand-graded
+    maximum, and the submission's status.
+    """
+    ordered = sorted(results, key=lambda r: r.student)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "assignment", *task_columns, "total", "max_total", "status"])
-    for result in sorted(results, key=lambda r: r.student):
+    writer.writerow(gradebook.header())
+    writer.writerow(gradebook.max_row(ordered))
+    for result in ordered:
         points = result.task_points()
         writer.writerow(
             [
                 result.student,
                 result.assignment or "",
-                *(_points(points[t]) if t in points else "" for t in task_columns),
+                *(_points(points[t]) if t in points else "" for t in gradebook.tasks),
+                *("" for _ in gradebook.prose),
                 _points(result.total),
                 _points(result.max_total),
+                _points(result.manual_max),
                 result.status,
             ]
         )
