@@ -34,6 +34,10 @@ from actgrader.links import section_url
 
 REQUIRED_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+TEXT_STUB = "YOUR ANSWER HERE"
+PROSE = "_prose"
+BEGIN_MARK_SCHEME = "=== BEGIN MARK SCHEME ==="
+END_MARK_SCHEME = "=== END MARK SCHEME ==="
 
 
 def test_there_are_assignments():
@@ -100,13 +104,27 @@ def test_each_task_has_answer_check_and_demo_cells_in_order(assignment, source):
 
 def test_check_cells_call_check_and_grade_and_are_worth_the_task(assignment, source):
     cells = by_grade_id(source)
-    graded = [g for g, c in cells.items() if meta(c)["grade"]]
+    graded = [g for g, c in cells.items() if meta(c)["grade"] and not g.endswith(PROSE)]
     tasks = tasks_in(assignment)
-    assert sorted(graded) == sorted(f"{t.id}_check" for t in tasks), "only test cells are graded"
+    assert sorted(graded) == sorted(f"{t.id}_check" for t in tasks), "only test and prose cells are graded"
     for task in tasks:
         cell = cells[f"{task.id}_check"]
         assert cell.source == expected_check_cell(task)
         assert meta(cell)["points"] == task.points, f"{task.id}: cell points must equal the task's total"
+
+
+def test_prose_cells_are_manually_graded_markdown_of_a_task_with_a_mark_scheme(assignment, source):
+    """``<task>_prose``: a markdown answer (grade + solution) worth points, its rubric in a mark-scheme region."""
+    task_ids = {t.id for t in tasks_in(assignment)}
+    for grade_id, cell in by_grade_id(source).items():
+        if not grade_id.endswith(PROSE):
+            continue
+        m = meta(cell)
+        assert cell.cell_type == "markdown", f"{grade_id}: a prose answer is a markdown cell"
+        assert m["grade"] and m["solution"] and not m["locked"] and m.get("points", 0) > 0
+        assert grade_id.removesuffix(PROSE) in task_ids, f"{grade_id} belongs to no task of the notebook"
+        assert cell.source.count(BEGIN_MARK_SCHEME) == 1 and cell.source.count(END_MARK_SCHEME) == 1
+        assert cell.source.index(BEGIN_MARK_SCHEME) < cell.source.index(END_MARK_SCHEME)
 
 
 def test_answer_cells_define_the_function_around_one_solution_region(assignment, source):
@@ -168,7 +186,8 @@ def test_sources_are_stored_without_outputs_and_canonical(assignment, source):
 def test_release_keeps_neither_solutions_nor_hidden_tests(assignment, source):
     release = read(release_path(assignment))
     everything = "\n".join(c.source for c in release.cells)
-    for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN, "grade("):
+    markers = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN, BEGIN_MARK_SCHEME, END_MARK_SCHEME, "grade(")
+    for marker in markers:
         assert marker not in everything
     src_cells, rel_cells = by_grade_id(source), by_grade_id(release)
     assert list(rel_cells) == list(src_cells)
@@ -190,5 +209,7 @@ def test_release_markdown_and_locked_cells_match_the_source(assignment, source):
     assert len(release.cells) == len(source.cells)
     for src, rel in zip(source.cells, release.cells, strict=True):
         m = meta(src)
-        if src.cell_type == "markdown" or (m.get("locked") and not m.get("grade")):
+        if src.cell_type == "markdown" and m.get("solution"):
+            assert rel.source == TEXT_STUB, "a prose answer (model answer and mark scheme) is not released"
+        elif src.cell_type == "markdown" or (m.get("locked") and not m.get("grade")):
             assert rel.source == src.source
