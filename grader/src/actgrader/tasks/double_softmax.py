@@ -1,0 +1,279 @@
+"""Task ``double_softmax``: train one classifier with a softmax before ``CrossEntropyLoss`` and without.
+
+The learner writes ``train_classifier(x, y, weights, lr, steps, softmax_first)``: full-batch
+gradient descent on a bias-free ReLU network handed over as tensors, with
+``F.cross_entropy(softmax(logits))`` (the bug) or ``F.cross_entropy(logits)`` (the fix), and
+returns the cross-entropy of the network's own probabilities before each update, so that
+both set-ups are measured on one scale. The curves are compared with
+:func:`actgrader.reference.outputs.double_softmax_curve` on the same data and initial
+weights; then, over several seeds, the learner's own curves must show the property the
+chapter measures: after the same number of steps the fix ends at least :data:`FACTOR` times lower.
+
+The set-up is the chapter's ten-blob experiment made small (16-unit hidden layers, 60 steps).
+On it the double softmax still learns (its accuracy climbs well above chance), but slowly,
+and the examples it gets wrong it gets confidently wrong, so the cross-entropy of its
+probabilities stays high. The test suite checks the property's margin over many set-ups of
+the hidden cases' family (10 to 12 classes) and shows an eight-class run where it fails:
+with fewer classes the gap can close, so the property is only claimed where it holds.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from actgrader import datasets
+from actgrader.grading import CaseContext, Mistake, Task
+from actgrader.grading.answer import Answer
+from actgrader.reference import outputs as ref
+from actgrader.reference.forward import as_sequential
+from actgrader.reference.models import linear_layers, make_mlp
+from actgrader.reference.training import single_thread
+
+TASK = Task(
+    "double_softmax",
+    "A softmax before CrossEntropyLoss, and the fix",
+    answer="train_classifier",
+    reference=ref.double_softmax_curve,
+    section="output-and-loss#sec-double-softmax",
+)
+
+LR = 0.5
+STEPS = 60
+HIDDEN = (16, 16)
+SPREAD = 0.3
+#: After the same number of steps the double softmax's cross-entropy must be at least this many
+#: times the fix's (measured over 1100 set-ups of the hidden cases' family: at least 6 times).
+FACTOR = 3.0
+#: Curves are compared within this relative tolerance: float32 training in another order of
+#: operations (another thread count, ``F.linear``, ``torch.optim.SGD``) stays far inside it.
+RTOL = 1e-3
+ATOL = 1e-5
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One experiment: ``points`` examples of ``classes`` Gaussian blobs and a seeded initial network."""
+
+    classes: int
+    points: int
+    data_seed: int
+    weight_seed: int
+
+    def tensors(self) -> tuple[Tensor, Tensor, list[Tensor]]:
+        x, y = datasets.gaussian_blobs(self.points, classes=self.classes, spread=SPREAD, seed=self.data_seed)
+        model = make_mlp([2, *HIDDEN, self.classes], "relu", init="kaiming", bias=False, seed=self.weight_seed)
+        return x, y, [layer.weight.detach().clone() for layer in linear_layers(model)]
+
+    def describe(self) -> str:
+        return f"{self.classes} classes, {self.points} points"
+
+
+def random_setup(rng: np.random.Generator) -> Setup:
+    """A set-up of the hidden cases' family: 10 to 12 classes, 160 to 240 points, any seeds."""
+    return Setup(
+        int(rng.integers(10, 13)), int(rng.integers(160, 241)), int(rng.integers(2**31)), int(rng.integers(2**31))
+    )
+
+
+PUBLIC = (Setup(10, 200, 0, 0), Setup(10, 200, 1, 1), Setup(10, 200, 2, 2))
+
+
+def _curve(value: Any, *, name: str) -> Tensor:
+    """The learner's curve as a float64 vector (NaN and infinities kept: they are diagnosed, not rejected)."""
+    if isinstance(value, np.ndarray | Tensor):
+        if value.ndim != 1:
+            raise Mistake(f"{name} should be a list of numbers, one per step; it has shape {tuple(value.shape)}.")
+        entries = value.tolist()
+    elif isinstance(value, list | tuple):
+        entries = list(value)
+    else:
+        kind = "None (did you forget `return`?)" if value is None else f"a {type(value).__name__}"
+        raise Mistake(f"{name} should be a list of numbers, one per step, but it is {kind}.")
+    out = []
+    for entry in entries:
+        if isinstance(entry, Tensor | np.ndarray | np.generic) and np.size(entry) == 1:
+            entry = entry.item()
+        if isinstance(entry, bool) or not isinstance(entry, int | float):
+            raise Mistake(f"{name} should hold plain numbers (use loss.item()); one entry is a {type(entry).__name__}.")
+        out.append(float(entry))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def _same(got: Tensor, want: Any) -> bool:
+    want_t = torch.as_tensor(want, dtype=torch.float64)
+    return got.shape == want_t.shape and bool(torch.allclose(got, want_t, rtol=RTOL, atol=ATOL))
+
+
+def _flag(softmax_first: bool) -> str:
+    return f"softmax_first={softmax_first}"
+
+
+@functools.lru_cache(maxsize=16)
+def _reference_runs(setup: Setup) -> dict[bool, ref.ClassifierRun]:
+    """The chapter's runs on ``setup`` for both flags (``steps + 1`` values of each measure).
+
+    ``cross_entropy[:STEPS]`` is :func:`~actgrader.reference.outputs.double_softmax_curve`
+    (the task's reference); ``loss`` is what each run minimized. Cached: every answer checked
+    in one process meets the same set-ups.
+    """
+    x, y, weights = setup.tensors()
+    runs = {}
+    for flag in (False, True):
+        with torch.random.fork_rng(devices=[]):
+            model = as_sequential(weights, torch.nn.ReLU())
+        runs[flag] = ref.train_classifier(model, x, y, softmax_first=flag, lr=LR, epochs=STEPS)
+    return runs
+
+
+def _diagnose(curve: Tensor, setup: Setup, softmax_first: bool) -> str:
+    """What the learner's (wrong) curve shows, in terms of the course."""
+    if bool((curve < 0).any()):
+        return (
+            "The curve goes below 0, which a cross-entropy never does. That is NLLLoss on raw "
+            "logits: NLLLoss expects log-probabilities and only returns -z_y, so it rewards "
+            "making the right logit as large as possible without bound. Use "
+            "F.cross_entropy(logits, y) (or NLLLoss after log_softmax), and record that."
+        )
+    if bool(torch.isnan(curve).any()):
+        return (
+            "The curve contains NaN. The usual cause is a log taken twice: log_softmax (or "
+            "CrossEntropyLoss) already works with log-probabilities, which are negative, and "
+            "torch.log of a negative number is NaN. CrossEntropyLoss takes the raw logits and "
+            "applies log-softmax itself: give it nothing else."
+        )
+    runs = _reference_runs(setup)
+    same, other = runs[softmax_first], runs[not softmax_first]
+    steps = STEPS
+    if not softmax_first and (_same(curve, other.cross_entropy[:steps]) or _same(curve, other.loss[:steps])):
+        return (
+            "With softmax_first=False your curve is the softmax-first one: the softmax is applied in "
+            "both versions. The fix is to remove it: CrossEntropyLoss takes the raw logits and "
+            "applies log-softmax itself."
+        )
+    if softmax_first and _same(curve, other.cross_entropy[:steps]):
+        return (
+            "With softmax_first=True your curve is the fixed one: the softmax never reached the loss. "
+            "When the flag is set, compute F.cross_entropy(torch.softmax(logits, dim=1), y)."
+        )
+    if softmax_first and _same(curve, same.loss[:steps]):
+        return (
+            "With softmax_first=True your curve is the doubled loss itself, the number being minimized. "
+            "It is not comparable with the fix's: its floor is log(e + C - 1) - 1, not 0. Record "
+            "the cross-entropy of the network's own probabilities, F.cross_entropy(logits, y), "
+            "in both versions, and minimize the doubled loss only when the flag is set."
+        )
+    if len(curve) == steps + 1 and _same(curve, same.cross_entropy):
+        return (
+            f"The curve has {steps + 1} values, one too many: record the loss before each of the "
+            f"{steps} updates, not once more after the last one."
+        )
+    if _same(curve, same.cross_entropy[1:]):
+        return (
+            "Your curve is recorded after each update. Record the loss of the current weights "
+            "first, then update them: the first value is the untrained network's loss."
+        )
+    if len(curve) != steps:
+        return (
+            f"The curve has {len(curve)} values; it should have one per step, {steps}, each taken "
+            "before that step's update."
+        )
+    first = same.cross_entropy[0]
+    if math.isclose(float(curve[0]), setup.points * first, rel_tol=RTOL):
+        return (
+            "The loss is summed over the batch instead of averaged: CrossEntropyLoss averages "
+            "(reduction='mean'), which also keeps the learning rate meaningful for any batch size."
+        )
+    if math.isclose(float(curve[0]), first, rel_tol=RTOL, abs_tol=ATOL):
+        return (
+            "The first value is right (the network and the loss are), but training then differs. "
+            "Use plain full-batch gradient descent, W <- W - lr * dL/dW for every weight, from "
+            "gradients computed afresh at each step (zero them, or use torch.autograd.grad), "
+            "without momentum; minimize F.cross_entropy on the logits (on softmax(logits) only "
+            "when softmax_first is set)."
+        )
+    return (
+        "The loss of the untrained network already differs. Check the network (ReLU between "
+        "layers, none after the last, h @ W.T with one example per row) and that you record "
+        "F.cross_entropy(logits, y): the cross-entropy of the network's own probabilities."
+    )
+
+
+def _train(answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], softmax_first: bool) -> Any:
+    """Call the learner's function on one thread, as the reference runs: the tensors are tiny, and on
+    a busy machine a second thread costs far more than it saves (ten times, measured here)."""
+    with single_thread():
+        return answer(x, y, weights, LR, STEPS, softmax_first)
+
+
+def _judge(answer: Answer, setup: Setup, softmax_first: bool) -> Tensor:
+    """The learner's curve for ``setup`` when it matches the reference; a named mistake otherwise."""
+    x, y, weights = setup.tensors()
+    name = f"the curve for {_flag(softmax_first)}"
+    curve = _curve(_train(answer, x, y, weights, softmax_first), name=name)
+    if _same(curve, _reference_runs(setup)[softmax_first].cross_entropy[:STEPS]):
+        return curve
+    raise Mistake(_diagnose(curve, setup, softmax_first))
+
+
+def _learner_curves(answer: Answer, setup: Setup) -> dict[bool, Tensor]:
+    x, y, weights = setup.tensors()
+    curves = {}
+    for flag in (False, True):
+        got = _train(answer, x, y, weights, flag)
+        curves[flag] = _curve(got, name=f"the curve for {_flag(flag)}")
+        if len(curves[flag]) != STEPS:
+            raise Mistake(_diagnose(curves[flag], setup, flag))
+    return curves
+
+
+def _fix_ends_lower(answer: Answer, setups: list[Setup]) -> None:
+    for setup in setups:
+        curves = _learner_curves(answer, setup)
+        fixed, doubled = float(curves[False][-1]), float(curves[True][-1])
+        if not (math.isfinite(fixed) and math.isfinite(doubled) and fixed > 0) or doubled < FACTOR * fixed:
+            raise Mistake(
+                f"On {setup.describe()} your two versions ended at a cross-entropy of {fixed:.3f} "
+                f"(logits) and {doubled:.3f} (softmax first) after {STEPS} steps. The fix should end at "
+                f"least {FACTOR:g} times lower: if both are equal, the flag changes nothing; if the fix is "
+                "the higher one, the flag works the wrong way round."
+            )
+
+
+@TASK.case(points=1)
+def logits_curve(answer: Answer, ctx: CaseContext) -> None:
+    """logits into CrossEntropyLoss: the reference's curve"""
+    _judge(answer, PUBLIC[0], softmax_first=False)
+
+
+@TASK.case(points=1)
+def softmax_first_curve(answer: Answer, ctx: CaseContext) -> None:
+    """softmax first: the reference's curve"""
+    _judge(answer, PUBLIC[0], softmax_first=True)
+
+
+@TASK.case(points=1)
+def fix_ends_lower(answer: Answer, ctx: CaseContext) -> None:
+    """on two more seeds, the fix ends clearly lower"""
+    _fix_ends_lower(answer, list(PUBLIC[1:]))
+
+
+@TASK.case(points=1, hidden=True)
+def other_data_and_weights(answer: Answer, ctx: CaseContext) -> None:
+    """both curves on other data and initial weights"""
+    setup = random_setup(ctx.rng())
+    _judge(answer, setup, softmax_first=False)
+    _judge(answer, setup, softmax_first=True)
+
+
+@TASK.case(points=1, hidden=True)
+def fix_ends_lower_other_seeds(answer: Answer, ctx: CaseContext) -> None:
+    """the fix ends clearly lower on other seeds"""
+    rng = ctx.rng()
+    _fix_ends_lower(answer, [random_setup(rng) for _ in range(2)])
