@@ -1,0 +1,68 @@
+"""Every book section the `activations` tasks and notebook link to is a label of its chapter.
+
+The site test builds the book and follows the sections tasks and cases declare; the messages
+of these tasks also link sections of their own (per activation, per misconception) and the
+notebook's text links more, so their labels are checked here against the chapter sources.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from actgrader.links import book_url
+
+REPO = Path(__file__).resolve().parents[3]
+MODULES = [
+    "_stability",
+    "stable_sigmoid",
+    "stable_softmax",
+    "stable_softplus",
+    "activation_derivatives",
+    "activation_training",
+    "gelu_vs_relu",
+    "lstm_tanh",
+]
+SECTION = re.compile(r'"([a-z][a-z-]*#sec-[a-z0-9-]+)"')
+
+
+def _labels(page: str) -> set[str]:
+    return set(re.findall(r"^\((sec-[a-z0-9-]+)\)=$", (REPO / "book" / f"{page}.md").read_text(encoding="utf-8"), re.M))
+
+
+def _module_sections() -> list[tuple[str, str]]:
+    found = []
+    for module in MODULES:
+        text = (REPO / "grader" / "src" / "actgrader" / "tasks" / f"{module}.py").read_text(encoding="utf-8")
+        found += [(module, s) for s in SECTION.findall(text)]
+    return found
+
+
+def _notebook_links() -> list[str]:
+    nb = nbformat.read(REPO / "solutions" / "activations" / "activations.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return re.findall(re.escape(book_url()) + r"/book/([a-z-]+\.html(?:#[a-z0-9-]+)?)\)", text)
+
+
+def test_the_modules_and_the_notebook_link_somewhere():
+    assert len(_module_sections()) > len(MODULES)
+    assert len(_notebook_links()) > 10
+
+
+@pytest.mark.parametrize(("module", "section"), _module_sections())
+def test_a_section_named_in_a_task_module_exists(module, section):
+    page, _, label = section.partition("#")
+    assert (REPO / "book" / f"{page}.md").is_file(), f"{module}: no chapter {page}"
+    assert label in _labels(page), f"{module}: {page}.md has no label {label}"
+
+
+@pytest.mark.parametrize("target", _notebook_links())
+def test_a_link_in_the_notebook_exists(target):
+    page, _, label = target.partition("#")
+    page = page.removesuffix(".html")
+    assert (REPO / "book" / f"{page}.md").is_file(), f"no chapter {page}"
+    if label:
+        assert label in _labels(page), f"{page}.md has no label {label}"
