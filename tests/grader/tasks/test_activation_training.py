@@ -11,10 +11,13 @@ from actgrader.reference.forward import as_sequential
 from actgrader.reference.training import single_thread, train_mlp
 from actgrader.tasks.activation_training import (
     ACTIVATIONS,
+    DATA_SEED,
     EPOCHS,
     LR,
+    POINTS,
     PUBLIC_SEEDS,
     SEED_POOL,
+    WIDTHS,
     notebook_problem,
 )
 
@@ -165,3 +168,18 @@ def test_every_seed_of_the_pool_shows_the_stated_ordering():
     margin = curves["sigmoid"][:, -1] / others
     print(f"\nsigmoid's final loss / the highest other final loss over {len(seeds)} seeds: min {margin.min():.3f}")
     assert bool((margin > 1.01).all()), f"seeds where the sigmoid does not end clearly highest: {seeds}"
+
+
+def test_the_notebook_states_the_settings_and_seeds_the_checks_use():
+    from pathlib import Path
+
+    import nbformat
+
+    notebook = Path(__file__).resolve().parents[3] / "solutions" / "activations" / "activations.ipynb"
+    cells = {c.id: c.source for c in nbformat.read(notebook, as_version=4).cells}
+    text, demo = cells["activation_training_task"], cells["activation_training_demo"]
+    assert f"for every seed from {SEED_POOL.start} to {SEED_POOL.stop - 1}" in text
+    assert f"({POINTS} points)" in text and f"`lr = {LR:g}`, {EPOCHS} epochs" in text
+    assert f"two hidden layers of {WIDTHS[1]}" in text and WIDTHS[1] == WIDTHS[2] and len(WIDTHS) == 4
+    assert f"sine_regression({POINTS}, seed={DATA_SEED})" in demo and f"widths = {list(WIDTHS)}" in demo
+    assert f", {LR:g}, {EPOCHS})" in demo and "manual_seed(0)" in demo and 0 in PUBLIC_SEEDS

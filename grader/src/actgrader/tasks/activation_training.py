@@ -269,7 +269,8 @@ def _falls_and_sigmoid_ends_highest(answer: Answer, seed: int) -> None:
         raise Mistake(
             f"With the notebook's settings (seed {seed}) the sigmoid network should end with the highest loss, "
             f"but {' and '.join(lower)} did not end below it ({shown}). The sigmoid's slope is at most 1/4 and its "
-            "outputs are all positive, so it learns slowest here: check your curves against the reference's."
+            "outputs are all positive, so it learns slowest here. If the other cases of this task fail too, fix "
+            "what they name first."
         )
 
 
