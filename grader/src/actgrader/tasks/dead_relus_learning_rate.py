@@ -1,0 +1,115 @@
+"""Task ``dead_relus_learning_rate``: train with a too-large and a sensible learning rate, count the dead units.
+
+The learner writes ``count_dead_after_training(x, y, weights, biases, lr, epochs, seed)``:
+minibatch SGD on the ReLU network given as tensors, then the dead fraction of each hidden
+layer on the whole training set (their ``dead_fraction`` from the task before may be used).
+With no training it must give exactly the reference's fractions
+(:func:`actgrader.reference.dead_relu.dead_after_training`); after training the runs are
+random experiments, so the check is the chapter's finding as a property over seeds: the
+large rate leaves more dead units than the small one.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import torch
+from torch import Tensor
+
+from actgrader.grading import CaseContext, Mistake, Task, expect
+from actgrader.grading.answer import Answer
+from actgrader.reference import dead_relu as ref
+from actgrader.tasks import _gradient_flow as common
+from actgrader.tasks.dead_fraction import damaged_network
+
+TASK = Task(
+    "dead_relus_learning_rate",
+    "Dead ReLUs after training with a large and a small learning rate",
+    answer="count_dead_after_training",
+    reference=ref.dead_after_training,
+    section="dead-relus#sec-dead-lr",
+)
+
+#: Averaged over the seeds of a case, the large rate must leave at least this much more of the
+#: network dead than the small one. Measured on the reference (200 seeds, data seeds 0-6): the
+#: gap for one seed is at least 0.06 and its mean over 3 seeds at least 0.13 (typically 0.46).
+MIN_GAP = 0.05
+SEEDS_PER_CASE = 3
+
+
+def _read(value: object, hidden: int) -> Tensor:
+    got = common.numbers(value, name="the result", length=hidden, what=f"one dead fraction per hidden layer ({hidden})")
+    expect.finite(got, name="the result")
+    expect.true(
+        bool(((got >= 0) & (got <= 1)).all()), "The dead fractions should lie between 0 and 1 (they are fractions)."
+    )
+    return got
+
+
+def _run(answer: Answer, seed: int, data_seed: int, lr: float) -> tuple[Tensor, Tensor]:
+    """The learner's dead fractions after training, and the initial network's (from the reference)."""
+    x, y = common.spirals(common.SCENARIO_POINTS, data_seed)
+    weights, biases = common.network(common.SCENARIO_WIDTHS, seed)
+    hidden = len(weights) - 1
+    got = _read(answer(x, y, weights, biases, lr, common.SCENARIO_EPOCHS, seed), hidden)
+    initial = torch.tensor(ref.dead_fraction_from_weights(x, weights, biases), dtype=torch.float64)
+    return got, initial
+
+
+def check_learning_rates(answer: Answer, seeds: list[int], data_seed: int) -> None:
+    """The property: averaged over ``seeds``, the large rate kills at least ``MIN_GAP`` more of the network."""
+    small, large, initial = [], [], []
+    for seed in seeds:
+        got_small, start = _run(answer, seed, data_seed, common.SMALL_LR)
+        got_large, _ = _run(answer, seed, data_seed, common.LARGE_LR)
+        small.append(float(got_small.mean()))
+        large.append(float(got_large.mean()))
+        initial.append(float(start.mean()))
+    gap = statistics.fmean(large) - statistics.fmean(small)
+    if gap >= MIN_GAP:
+        return
+    if all(abs(a - b) < 1e-9 for a, b in zip(large + small, initial + initial, strict=True)):
+        raise Mistake(
+            "Training changed nothing: after the epochs the dead fractions are those of the initial network. "
+            "Check that each step updates the weights and biases (p -= lr * p.grad, or optimizer.step()) and "
+            "that you measure the trained network."
+        )
+    raise Mistake(
+        f"Averaged over {len(seeds)} seeds, lr {common.LARGE_LR:g} left {statistics.fmean(large):.0%} of the units "
+        f"dead and lr {common.SMALL_LR:g} {statistics.fmean(small):.0%}. The too-large steps should kill far more "
+        "units than the small ones (in the chapter's experiment, tens of percentage points more). Check the training "
+        "loop: minibatches of 32 in the order drawn from `seed`, mean cross-entropy, plain SGD steps with the given lr."
+    )
+
+
+@TASK.case(points=1)
+def no_training(answer: Answer, ctx: CaseContext) -> None:
+    """no epochs: the given network's dead fractions"""
+    x, weights, biases = damaged_network(ctx.small_seed(), (2, 16, 16, 16, 2), batch=100)
+    y = (x[:, 0] > 0).long()
+    got = _read(answer(x, y, weights, biases, common.LARGE_LR, 0, 0), len(weights) - 1)
+    want = torch.tensor(ref.dead_after_training(x, y, weights, biases, common.LARGE_LR, 0, 0), dtype=torch.float64)
+    expect.close(
+        got,
+        want,
+        name="the dead fractions",
+        rtol=0.0,
+        atol=1e-6,
+        otherwise="With epochs = 0 nothing is trained, so the result is the dead fraction of the given network "
+        "on all of x: for each hidden layer, the share of units whose ReLU output is 0 on every example.",
+    )
+
+
+@TASK.case(points=2)
+def large_rate_kills_more(answer: Answer, ctx: CaseContext) -> None:
+    """three seeds: lr 2 leaves more dead units than lr 0.1"""
+    rng = ctx.rng()
+    check_learning_rates(answer, [int(s) for s in rng.integers(2**31, size=SEEDS_PER_CASE)], data_seed=0)
+
+
+@TASK.case(points=2, hidden=True)
+def large_rate_kills_more_other_seeds(answer: Answer, ctx: CaseContext) -> None:
+    """the same property on other seeds and data"""
+    rng = ctx.rng()
+    seeds = [int(s) for s in rng.integers(2**31, size=SEEDS_PER_CASE)]
+    check_learning_rates(answer, seeds, data_seed=int(rng.integers(2**31)))

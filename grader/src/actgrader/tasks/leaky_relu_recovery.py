@@ -1,0 +1,180 @@
+"""Task ``leaky_relu_recovery``: the dead-ReLU scenario with Leaky ReLU, measured by the units that still learn.
+
+The learner writes ``leaky_relu_recovery(x, y, weights, biases, negative_slope, lr, epochs,
+seed)``: the training of the task before with ``LeakyReLU(negative_slope)`` units, returning
+``{"passing": [...], "loss": ...}``, the fraction of each hidden layer's units whose slope is
+non-zero on at least one training example (so that gradient descent can still move them) and
+the final training loss. Without training both are compared exactly with
+:func:`actgrader.reference.dead_relu.leaky_relu_run`; after training at the large learning
+rate the chapter's finding is checked as a property over seeds: with Leaky ReLU every unit
+still passes gradient, with ReLU (``negative_slope = 0``) many do not.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import torch
+from torch import Tensor, nn
+
+from actgrader.grading import CaseContext, Mistake, Task, expect
+from actgrader.grading.answer import Answer
+from actgrader.reference import dead_relu as ref
+from actgrader.reference.initialization import activation_records
+from actgrader.reference.models import mlp_from_weights
+from actgrader.tasks import _gradient_flow as common
+from actgrader.tasks.dead_fraction import damaged_network
+
+TASK = Task(
+    "leaky_relu_recovery",
+    "Leaky ReLU in the dead-ReLU scenario",
+    answer="leaky_relu_recovery",
+    reference=ref.leaky_relu_run,
+    section="dead-relus#sec-dead-alternatives",
+)
+
+#: PyTorch's default slope, the one the chapter starts with.
+SLOPE = 0.01
+#: ReLU at the large rate: averaged over the seeds of a case, at most this share of the units may
+#: still pass gradient. Measured on the reference (200 seeds): at least 17% of the units are dead
+#: in every run, so the share passing is at most 0.83 (typically 0.47).
+RELU_MAX_PASSING = 0.95
+SEEDS_PER_CASE = 3
+
+NEGATIVE_SIDE = (
+    "A Leaky ReLU unit whose input is negative still passes gradient: its slope there is negative_slope, "
+    "not 0. Count the units whose slope is non-zero on at least one example (for ReLU: output > 0 somewhere; "
+    "for Leaky ReLU with a positive slope: every unit)."
+)
+
+
+def _read(value: object, hidden: int) -> tuple[Tensor, float]:
+    if not isinstance(value, dict) or set(value) != {"passing", "loss"}:
+        raise Mistake('Return a dict with two entries: {"passing": [one fraction per hidden layer], "loss": number}.')
+    passing = common.numbers(
+        value["passing"], name='result["passing"]', length=hidden, what=f"one fraction per hidden layer ({hidden})"
+    )
+    expect.true(
+        bool(((passing >= 0) & (passing <= 1)).all()),
+        'The entries of result["passing"] are fractions of units: between 0 and 1.',
+    )
+    loss = value["loss"]
+    if isinstance(loss, Tensor | float | int) and not isinstance(loss, bool):
+        loss = float(loss)
+    else:
+        raise Mistake(f'result["loss"] should be a number, not a {type(loss).__name__}.')
+    return passing, loss
+
+
+def _output_positive_fraction(x: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float) -> Tensor:
+    model = mlp_from_weights(weights, biases, lambda: nn.LeakyReLU(slope))
+    return torch.tensor(
+        [float((out > 0).any(dim=0).float().mean()) for _, out in activation_records(model, x)], dtype=torch.float64
+    )
+
+
+def _judge_untrained(
+    answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float
+) -> None:
+    hidden = len(weights) - 1
+    passing, loss = _read(answer(x, y, weights, biases, slope, common.LARGE_LR, 0, 0), hidden)
+    want = ref.leaky_relu_run(x, y, weights, biases, slope, common.LARGE_LR, 0, 0)
+    want_passing = torch.tensor(want["passing"], dtype=torch.float64)
+    expect.close(
+        passing,
+        want_passing,
+        name='result["passing"]',
+        rtol=0.0,
+        atol=1e-6,
+        mistakes=[
+            (NEGATIVE_SIDE, _output_positive_fraction(x, weights, biases, slope)),
+            ("That is the fraction of units that pass no gradient; the task asks for those that do.", 1 - want_passing),
+        ],
+        otherwise='result["passing"] differs from the share of units whose slope is non-zero on at least one example '
+        "of x. With epochs = 0 it describes the given network.",
+    )
+    want_loss = want["loss"]
+    assert isinstance(want_loss, float)
+    if math.isclose(loss, want_loss, rel_tol=1e-4):
+        return
+    if math.isclose(loss, want_loss * len(x), rel_tol=1e-4):
+        raise Mistake(
+            'result["loss"] is the summed cross-entropy; report the mean over all examples, as F.cross_entropy does.'
+        )
+    raise Mistake(
+        'result["loss"] should be the mean cross-entropy of the network\'s outputs (logits, no activation after '
+        "the last layer) on all of (x, y); with epochs = 0, of the given network."
+    )
+
+
+def _untrained_problem(
+    seed: int, widths: tuple[int, ...], batch: int
+) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:
+    x, weights, biases = damaged_network(seed, widths, batch)
+    _, y = common.spirals(batch, seed)
+    return x, y, weights, biases
+
+
+def check_scenario(answer: Answer, seeds: list[int], data_seed: int) -> None:
+    """The property: after the large rate, Leaky ReLU keeps every unit passing gradient and ReLU does not."""
+    x, y = common.spirals(common.SCENARIO_POINTS, data_seed)
+    hidden = len(common.SCENARIO_WIDTHS) - 2
+    relu_passing = []
+    for seed in seeds:
+        weights, biases = common.network(common.SCENARIO_WIDTHS, seed)
+        args = (x, y, weights, biases)
+        leaky, _ = _read(answer(*args, SLOPE, common.LARGE_LR, common.SCENARIO_EPOCHS, seed), hidden)
+        relu, _ = _read(answer(*args, 0.0, common.LARGE_LR, common.SCENARIO_EPOCHS, seed), hidden)
+        if not bool((leaky == 1).all()):
+            raise Mistake(
+                f"After training with Leaky ReLU (slope {SLOPE:g}) your result says only "
+                f"{float(leaky.min()):.0%} of a layer's units pass gradient. " + NEGATIVE_SIDE
+            )
+        relu_passing.append(float(relu.mean()))
+    if statistics.fmean(relu_passing) > RELU_MAX_PASSING:
+        raise Mistake(
+            f"With negative_slope = 0 (plain ReLU) and lr {common.LARGE_LR:g}, {statistics.fmean(relu_passing):.0%} of "
+            "the units still pass gradient in your runs; at this rate many ReLU units die, as in the task before. "
+            "Check that negative_slope = 0 really gives ReLU and that you train before measuring."
+        )
+
+
+@TASK.case(points=1)
+def untrained_relu(answer: Answer, ctx: CaseContext) -> None:
+    """no epochs, slope 0 (ReLU): units passing gradient and loss"""
+    _judge_untrained(answer, *_untrained_problem(ctx.small_seed(), (2, 16, 16, 16, 2), 100), 0.0)
+
+
+@TASK.case(points=1)
+def untrained_leaky(answer: Answer, ctx: CaseContext) -> None:
+    """no epochs, slope 0.01: every unit passes gradient"""
+    _judge_untrained(answer, *_untrained_problem(ctx.small_seed(), (2, 16, 16, 16, 2), 100), SLOPE)
+
+
+@TASK.case(points=1)
+def leaky_keeps_units_trainable(answer: Answer, ctx: CaseContext) -> None:
+    """lr 2, three seeds: Leaky ReLU keeps every unit trainable, ReLU does not"""
+    rng = ctx.rng()
+    check_scenario(answer, [int(s) for s in rng.integers(2**31, size=SEEDS_PER_CASE)], data_seed=0)
+
+
+@TASK.case(points=1, hidden=True)
+def untrained_other_networks(answer: Answer, ctx: CaseContext) -> None:
+    """other networks and slopes, no epochs"""
+    rng = ctx.rng()
+    for slope in (0.0, float(rng.uniform(0.005, 0.3))):
+        depth = int(rng.integers(2, 5))
+        widths = (2, *(int(w) for w in rng.integers(4, 33, size=depth - 1)), 2)
+        _judge_untrained(
+            answer, *_untrained_problem(int(rng.integers(2**31)), widths, int(rng.integers(2, 200))), slope
+        )
+
+
+@TASK.case(points=1, hidden=True)
+def scenario_other_seeds(answer: Answer, ctx: CaseContext) -> None:
+    """the scenario on other seeds and data"""
+    rng = ctx.rng()
+    check_scenario(
+        answer, [int(s) for s in rng.integers(2**31, size=SEEDS_PER_CASE)], data_seed=int(rng.integers(2**31))
+    )

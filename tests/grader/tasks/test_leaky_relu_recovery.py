@@ -1,0 +1,81 @@
+"""Plausible wrong answers to `leaky_relu_recovery` fail with the message that names their mistake."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from .helpers import assert_fails_with, grade_locally
+
+
+def _forward(params, h, slope, *, keep=None):
+    for k in range(0, len(params), 2):
+        z = h @ params[k].T + params[k + 1]
+        if k < len(params) - 2:
+            if keep is not None:
+                keep.append(z)
+            h = F.leaky_relu(z, slope)
+        else:
+            h = z
+    return h
+
+
+def _run(x, y, weights, biases, slope, lr, epochs, seed, *, passing="slope", reduction="mean"):
+    params = [t.clone().requires_grad_(True) for pair in zip(weights, biases, strict=True) for t in pair]
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for start in range(0, len(x), 32):
+            batch = perm[start : start + 32]
+            grads = torch.autograd.grad(F.cross_entropy(_forward(params, x[batch], slope), y[batch]), params)
+            with torch.no_grad():
+                for p, g in zip(params, grads, strict=True):
+                    p -= lr * g
+    with torch.no_grad():
+        pre: list[torch.Tensor] = []
+        loss = F.cross_entropy(_forward(params, x, slope, keep=pre), y, reduction=reduction).item()
+    if passing == "slope":
+        fractions = [((z > 0) | (slope != 0)).any(dim=0).float().mean().item() for z in pre]
+    else:  # "output": a unit counts when its output is positive somewhere
+        fractions = [(F.leaky_relu(z, slope) > 0).any(dim=0).float().mean().item() for z in pre]
+    return {"passing": fractions, "loss": loss}
+
+
+def right(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    return _run(x, y, weights, biases, negative_slope, lr, epochs, seed)
+
+
+def positive_output_counts(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    return _run(x, y, weights, biases, negative_slope, lr, epochs, seed, passing="output")
+
+
+def summed_loss(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    return _run(x, y, weights, biases, negative_slope, lr, epochs, seed, reduction="sum")
+
+
+def always_relu(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    return _run(x, y, weights, biases, 0.0, lr, epochs, seed)
+
+
+def as_tuple(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    result = _run(x, y, weights, biases, negative_slope, lr, epochs, seed)
+    return result["passing"], result["loss"]
+
+
+def test_the_slope_definition_earns_full_marks():
+    result = grade_locally("leaky_relu_recovery", right)
+    assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        (positive_output_counts, "still passes gradient: its slope there is negative_slope"),
+        (always_relu, "still passes gradient: its slope there is negative_slope"),
+        (summed_loss, "summed cross-entropy"),
+        (as_tuple, 'Return a dict with two entries: {"passing"'),
+    ],
+)
+def test_wrong_answer_is_named(answer, fragment):
+    assert_fails_with("leaky_relu_recovery", answer, fragment)
