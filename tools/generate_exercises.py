@@ -8,6 +8,11 @@ canonical form (no outputs, stable JSON), so that regenerating twice gives byte-
 files and ``git diff`` shows only real changes. It also rewrites ``exercises/README.md``
 (see ``tools/exercise_readme.py``).
 
+nbgrader strips what learners must not see: solution regions become stubs, hidden-test
+regions go, and a prose answer (a markdown solution cell) is released as the text stub, mark
+scheme included. As a guard, nothing is written when a released notebook still holds a
+solution, hidden-test or mark-scheme marker (:class:`ReleaseLeak`).
+
 Run it with ``make exercises``; ``--check`` regenerates into a temporary folder and exits 1
 when the committed ``exercises/`` differ. The tests import :func:`generate` and
 :func:`compare_trees` to do the same.
@@ -73,10 +78,18 @@ def run_nbgrader(
 
 
 def make_course(course_dir: Path, source_dir: Path = SOLUTIONS, config: Path = CONFIG) -> Path:
-    """Fill ``course_dir`` with a copy of the sources and the course's nbgrader config."""
+    """Fill ``course_dir`` with a copy of the assignments in ``source_dir`` and the course's nbgrader config.
+
+    Only the folders :func:`assignments` recognises are copied, so that nbgrader's ``"*"``
+    (every assignment) means exactly those.
+    """
     course_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(config, course_dir / "nbgrader_config.py")
-    shutil.copytree(source_dir, course_dir / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (course_dir / "solutions").mkdir(exist_ok=True)
+    for name in assignments(source_dir):
+        shutil.copytree(
+            source_dir / name, course_dir / "solutions" / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+        )
     return course_dir
 
 
@@ -92,8 +105,30 @@ def normalise_notebook(text: str) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+#: Text that must never reach a release: solution, hidden-test and mark-scheme markers.
+RELEASE_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME")
+
+
+class ReleaseLeak(RuntimeError):
+    """A released notebook still holds a solution, hidden-test or mark-scheme marker."""
+
+
+def leaks(notebook_text: str) -> list[str]:
+    """The markers of :data:`RELEASE_MARKERS` present in a released notebook's cells."""
+    nb = nbformat.reads(notebook_text, as_version=4)
+    everything = "\n".join(cell.source for cell in nb.cells)
+    return [marker for marker in RELEASE_MARKERS if marker in everything]
+
+
 def release(course_dir: Path, names: Sequence[str]) -> None:
-    """Run ``nbgrader generate_assignment`` in ``course_dir`` for every assignment in ``names``."""
+    """Run ``nbgrader generate_assignment`` in ``course_dir`` for the assignments in ``names``.
+
+    One nbgrader run for all of them (``"*"``) when ``names`` is every assignment of the
+    course directory: the start-up, several seconds, is paid once.
+    """
+    if sorted(names) == assignments(course_dir / "solutions") and len(names) > 1:
+        run_nbgrader(["generate_assignment", "*", "--force"], course_dir)
+        return
     for name in names:
         run_nbgrader(["generate_assignment", name, "--force"], course_dir)
 
@@ -112,6 +147,9 @@ def generate(
     with tempfile.TemporaryDirectory(prefix="actgrader-release-") as tmp:
         course = make_course(Path(tmp) / "course", source_dir, config)
         release(course, names)
+        for notebook in sorted((course / "exercises").rglob("*.ipynb")):
+            if found := leaks(notebook.read_text(encoding="utf-8")):
+                raise ReleaseLeak(f"{notebook.name}: the release still holds {found}; nothing was written")
         dest.mkdir(parents=True, exist_ok=True)
         for stale in sorted(p for p in dest.iterdir() if p.is_dir() and p.name not in names):
             if (stale / f"{stale.name}.ipynb").exists():

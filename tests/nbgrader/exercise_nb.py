@@ -27,6 +27,11 @@ import generate_exercises  # noqa: E402
 
 ASSIGNMENTS = generate_exercises.assignments(SOLUTIONS)
 
+PROSE_SUFFIX = exercise_readme.PROSE_SUFFIX
+BEGIN_MARK_SCHEME = exercise_readme.BEGIN_MARK_SCHEME
+END_MARK_SCHEME = exercise_readme.END_MARK_SCHEME
+TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader_config.py: ClearSolutions.text_stub (a test checks they agree)
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
@@ -60,6 +65,26 @@ def tasks_in(assignment: str) -> list[Task]:
     return [get_task(t) for t in exercise_readme.task_ids_in(source_path(assignment))]
 
 
+def prose_cells(nb: Any) -> dict[str, Any]:
+    """The answers in words (``<task_id>_prose`` cells, marked by hand), by grade id."""
+    return {g: c for g, c in by_grade_id(nb).items() if g.endswith(PROSE_SUFFIX)}
+
+
+def auto_points(assignment: str) -> float:
+    """The points the checks award (every task's total)."""
+    return sum(t.points for t in tasks_in(assignment))
+
+
+def manual_points(assignment: str) -> float:
+    """The points an instructor awards by hand (every prose cell's)."""
+    return sum(float(meta(c)["points"]) for c in prose_cells(read(source_path(assignment))).values())
+
+
+def long_lines(text: str, at_least: int = 30) -> set[str]:
+    """The stripped lines of ``text`` of at least ``at_least`` characters: specific enough to look for elsewhere."""
+    return {line.strip() for line in text.splitlines() if len(line.strip()) >= at_least}
+
+
 def expected_check_cell(task: Task) -> str:
     """What a task's test cell holds in the source: the self-check, then the hidden grading call."""
     return (
@@ -78,11 +103,6 @@ def expected_released_check_cell(task: Task) -> str:
 def solution_bodies(source: str) -> list[str]:
     """The code inside each ``### BEGIN SOLUTION`` region of a cell."""
     return _SOLUTION_REGION.findall(source)
-
-
-def with_solutions_unwrapped(source: str) -> str:
-    """The cell with its solution regions' delimiter lines removed (their code kept)."""
-    return _SOLUTION_REGION.sub(lambda m: m.group(1), source)
 
 
 def code_text(nb: Any) -> str:

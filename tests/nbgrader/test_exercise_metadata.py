@@ -1,8 +1,22 @@
 """Lint of the exercise notebooks against the cell conventions in CONTRIBUTING.md.
 
-Fast: reads the notebooks, runs nothing. The sources in ``solutions/`` carry full nbgrader
-metadata, one test cell per task worth exactly the task's points, and no outputs; the
-committed release in ``exercises/`` holds neither solutions nor hidden tests.
+Fast: reads the notebooks, runs nothing. Every test runs on every assignment found in
+``solutions/``. The sources carry full nbgrader metadata, one test cell per task worth
+exactly the task's points, and no outputs; the committed release in ``exercises/`` holds
+neither solutions nor hidden tests.
+
+Answers in words are markdown cells ``<task_id>_prose`` (grade + solution, points), written
+in the source as a model answer followed by the rubric::
+
+    <model answer>
+
+    === BEGIN MARK SCHEME ===
+    Looks for: <in one line, what a full answer contains>   (shown in exercises/README.md)
+    <the rubric: how the points are given>                  (never released)
+    === END MARK SCHEME ===
+
+nbgrader releases the whole cell as the text stub, so neither the model answer nor the
+rubric reaches learners.
 """
 
 from __future__ import annotations
@@ -15,14 +29,21 @@ import pytest
 from exercise_nb import (
     ASSIGNMENTS,
     BEGIN_HIDDEN,
+    BEGIN_MARK_SCHEME,
     BEGIN_SOLUTION,
     END_HIDDEN,
+    END_MARK_SCHEME,
     END_SOLUTION,
+    PROSE_SUFFIX,
+    TEXT_STUB,
     by_grade_id,
+    exercise_readme,
     expected_check_cell,
     expected_released_check_cell,
     generate_exercises,
+    long_lines,
     meta,
+    prose_cells,
     read,
     release_path,
     solution_bodies,
@@ -34,10 +55,6 @@ from actgrader.links import section_url
 
 REQUIRED_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
-TEXT_STUB = "YOUR ANSWER HERE"
-PROSE = "_prose"
-BEGIN_MARK_SCHEME = "=== BEGIN MARK SCHEME ==="
-END_MARK_SCHEME = "=== END MARK SCHEME ==="
 
 
 def test_there_are_assignments():
@@ -104,7 +121,7 @@ def test_each_task_has_answer_check_and_demo_cells_in_order(assignment, source):
 
 def test_check_cells_call_check_and_grade_and_are_worth_the_task(assignment, source):
     cells = by_grade_id(source)
-    graded = [g for g, c in cells.items() if meta(c)["grade"] and not g.endswith(PROSE)]
+    graded = [g for g, c in cells.items() if meta(c)["grade"] and not g.endswith(PROSE_SUFFIX)]
     tasks = tasks_in(assignment)
     assert sorted(graded) == sorted(f"{t.id}_check" for t in tasks), "only test and prose cells are graded"
     for task in tasks:
@@ -116,15 +133,34 @@ def test_check_cells_call_check_and_grade_and_are_worth_the_task(assignment, sou
 def test_prose_cells_are_manually_graded_markdown_of_a_task_with_a_mark_scheme(assignment, source):
     """``<task>_prose``: a markdown answer (grade + solution) worth points, its rubric in a mark-scheme region."""
     task_ids = {t.id for t in tasks_in(assignment)}
-    for grade_id, cell in by_grade_id(source).items():
-        if not grade_id.endswith(PROSE):
-            continue
+    order = list(by_grade_id(source))
+    for grade_id, cell in prose_cells(source).items():
         m = meta(cell)
         assert cell.cell_type == "markdown", f"{grade_id}: a prose answer is a markdown cell"
-        assert m["grade"] and m["solution"] and not m["locked"] and m.get("points", 0) > 0
-        assert grade_id.removesuffix(PROSE) in task_ids, f"{grade_id} belongs to no task of the notebook"
+        assert m["grade"] and m["solution"] and not m["locked"] and not m.get("task"), f"{grade_id}: {m}"
+        assert m.get("points", 0) > 0, f"{grade_id}: a prose answer is worth points"
+        task_id = grade_id.removesuffix(PROSE_SUFFIX)
+        assert task_id in task_ids, f"{grade_id} belongs to no task of the notebook"
+        assert order.index(f"{task_id}_check") < order.index(grade_id), f"{grade_id} comes after its task's test cell"
         assert cell.source.count(BEGIN_MARK_SCHEME) == 1 and cell.source.count(END_MARK_SCHEME) == 1
         assert cell.source.index(BEGIN_MARK_SCHEME) < cell.source.index(END_MARK_SCHEME)
+        assert BEGIN_SOLUTION not in cell.source, "the whole cell is the solution: no solution region"
+
+
+def test_mark_schemes_open_with_a_one_line_summary_and_follow_a_model_answer(assignment, source):
+    for grade_id, cell in prose_cells(source).items():
+        summary = exercise_readme.looks_for(cell.source, grade_id)  # raises with what to write
+        scheme = exercise_readme.mark_scheme(cell.source)
+        rubric = scheme.split(summary, 1)[1]
+        assert rubric.strip(), f"{grade_id}: the mark scheme has a summary but no rubric under it"
+        model_answer = cell.source.split(BEGIN_MARK_SCHEME)[0] + cell.source.split(END_MARK_SCHEME)[1]
+        assert len(model_answer.strip()) > 100, f"{grade_id}: write a model answer around the mark scheme"
+
+
+def test_only_prose_answers_are_markdown_cells_with_nbgrader_metadata(source):
+    for cell in source.cells:
+        if cell.cell_type == "markdown" and meta(cell):
+            assert meta(cell)["grade_id"].endswith(PROSE_SUFFIX), f"{meta(cell)['grade_id']}: not a prose cell"
 
 
 def test_answer_cells_define_the_function_around_one_solution_region(assignment, source):
@@ -213,3 +249,13 @@ def test_release_markdown_and_locked_cells_match_the_source(assignment, source):
             assert rel.source == TEXT_STUB, "a prose answer (model answer and mark scheme) is not released"
         elif src.cell_type == "markdown" or (m.get("locked") and not m.get("grade")):
             assert rel.source == src.source
+
+
+def test_release_shows_no_line_of_a_model_answer_or_rubric(assignment, source):
+    everything = "\n".join(c.source for c in read(release_path(assignment)).cells)
+    for grade_id, cell in prose_cells(source).items():
+        leaked = {line for line in long_lines(cell.source) if line in everything}
+        assert not leaked, f"{grade_id}: released {sorted(leaked)[:2]}"
+        assert (
+            prose_cells(read(release_path(assignment)))[grade_id].metadata["nbgrader"]["points"] == meta(cell)["points"]
+        )

@@ -1,114 +1,95 @@
-"""The self-check as a learner meets it: the release notebook run top to bottom in a kernel.
+"""The self-check as a learner meets it, in every assignment's notebook executed top to bottom.
+
+The notebooks are the ones nbgrader executed for the session's graded course
+(``graded_course.py``): the untouched release, and the solution notebook, whose answer cells
+are what a learner who got everything right would have written. A test cell runs ``check()``
+first, which is what the learner's copy holds and sees; the instructor's hidden ``grade()``
+call prints after it, so the learner's verdict is the cell's output up to the grade line.
+``check()`` runs public cases only and never reads the instructor secret.
 
 Untouched, every cell runs (the answer cells only define functions that raise
-NotImplementedError when called) and each test cell's verdict says what failed without ever
-claiming that everything passed. With the solution code filled in (the release with its stubs
-replaced, so without the hidden tests) every public case passes. No instructor secret is set:
-a learner does not have one.
+NotImplementedError when called) and each verdict says what failed without ever claiming that
+everything passed; demos ask for the function first. Solved, every public case passes and
+every demo shows something. No cell writes to stderr.
 """
 
 from __future__ import annotations
 
-import nbclient
-import pytest
-from exercise_nb import (
-    ASSIGNMENTS,
-    by_grade_id,
-    meta,
-    output_text,
-    read,
-    release_path,
-    source_path,
-    tasks_in,
-    with_solutions_unwrapped,
-)
+import re
 
-from actgrader.grading.secret import SECRET_ENV, SECRET_FILE_ENV
+import pytest
+from exercise_nb import ASSIGNMENTS, by_grade_id, meta, output_text, tasks_in
+from graded_course import graded_course
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(autouse=True)
-def no_instructor_secret(monkeypatch):
-    monkeypatch.delenv(SECRET_ENV, raising=False)
-    monkeypatch.delenv(SECRET_FILE_ENV, raising=False)
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    return graded_course(tmp_path_factory)
 
 
-def _execute(nb, cwd):
-    nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
-    ).execute()
-    return nb
-
-
-def _check_outputs(nb):
-    for cell in nb.cells:
-        m = meta(cell)
-        if cell.cell_type == "code":
-            kinds = {(o.output_type, o.get("name")) for o in cell.outputs}
-            assert ("stream", "stderr") not in kinds, f"{m.get('grade_id')} wrote to stderr: {output_text(cell)}"
-    return by_grade_id(nb)
-
-
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
+@pytest.fixture(params=ASSIGNMENTS)
 def assignment(request):
     return request.param
 
 
-@pytest.fixture(scope="module")
-def untouched(assignment, tmp_path_factory):
-    nb = read(release_path(assignment))
-    return _execute(nb, tmp_path_factory.mktemp("untouched"))
+def _cells(course, student: str, assignment: str):
+    """The executed notebook's cells by grade id, after checking that no code cell wrote to stderr."""
+    nb = course.notebook("autograded", student, assignment)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            kinds = {(o.output_type, o.get("name")) for o in cell.outputs}
+            assert ("stream", "stderr") not in kinds, (
+                f"{meta(cell).get('grade_id')} wrote to stderr: {output_text(cell)}"
+            )
+    return by_grade_id(nb)
 
 
-@pytest.fixture(scope="module")
-def solved(assignment, tmp_path_factory):
-    """The release with each stub replaced by the solution's code: what a learner who got it right runs."""
-    nb = read(release_path(assignment))
-    source = by_grade_id(read(source_path(assignment)))
-    for grade_id, cell in by_grade_id(nb).items():
-        if meta(cell)["solution"]:
-            cell.source = with_solutions_unwrapped(source[grade_id].source)
-    assert "### BEGIN HIDDEN TESTS" not in "\n".join(c.source for c in nb.cells)
-    return _execute(nb, tmp_path_factory.mktemp("solved"))
+def verdict(cell, task_id: str) -> str:
+    """What ``check()`` printed: the test cell's output up to the hidden ``grade()`` summary line."""
+    text = output_text(cell)
+    graded = re.search(rf"^{re.escape(task_id)}: [\d.]+ of [\d.]+ points \(", text, re.M)
+    assert graded, f"{task_id}: the hidden grade() line is missing:\n{text}"
+    return text[: graded.start()]
 
 
-def test_untouched_release_says_what_failed(assignment, untouched):
-    cells = _check_outputs(untouched)
+def test_untouched_release_says_what_failed(course, assignment):
+    cells = _cells(course, "untouched", assignment)
     for task in tasks_in(assignment):
-        verdict = output_text(cells[f"{task.id}_check"])
+        shown = verdict(cells[f"{task.id}_check"], task.id)
         public = [c for c in task.cases if not c.hidden]
-        assert verdict.startswith(f"{task.id}: 0 of {len(public)} public cases pass."), verdict
-        assert f"`{task.answer}` still raises NotImplementedError" in verdict
+        assert shown.startswith(f"{task.id}: 0 of {len(public)} public cases pass."), shown
+        assert f"`{task.answer}` still raises NotImplementedError" in shown
         for case in public:
-            assert case.title in verdict
-        assert "✓" not in verdict
-        assert not any(line.startswith(f"{task.id}: all") for line in verdict.splitlines())
-        assert "all tests passed" not in verdict.lower()
+            assert case.title in shown
+        assert "✓" not in shown
+        assert not any(line.startswith(f"{task.id}: all") for line in shown.splitlines())
+        assert "all tests passed" not in shown.lower()
         for case in task.cases:
             if case.hidden:
-                assert case.title not in verdict
+                assert case.title not in shown
 
 
-def test_untouched_release_demos_ask_for_the_function_first(assignment, untouched):
-    cells = by_grade_id(untouched)
+def test_untouched_release_demos_ask_for_the_function_first(course, assignment):
+    cells = _cells(course, "untouched", assignment)
     for task in tasks_in(assignment):
         demo = cells.get(f"{task.id}_demo")
         if demo is not None:
             assert f"Write {task.answer} above" in output_text(demo)
 
 
-def test_solution_passes_every_public_case(assignment, solved):
-    cells = _check_outputs(solved)
+def test_solution_passes_every_public_case(course, assignment):
+    cells = _cells(course, "solution", assignment)
     for task in tasks_in(assignment):
-        verdict = output_text(cells[f"{task.id}_check"])
+        shown = verdict(cells[f"{task.id}_check"], task.id)
         public = [c for c in task.cases if not c.hidden]
-        assert verdict.startswith(f"{task.id}: all {len(public)} public cases pass."), verdict
+        assert shown.startswith(f"{task.id}: all {len(public)} public cases pass."), shown
         for case in public:
-            assert f"✓ {case.title}" in verdict
-        assert "✗" not in verdict
+            assert f"✓ {case.title}" in shown
+        assert "✗" not in shown
         if task.hidden_points:
-            assert "passing the public cases does not guarantee them" in verdict
+            assert "passing the public cases does not guarantee them" in shown
         demo = cells.get(f"{task.id}_demo")
         if demo is not None:
             shown = output_text(demo)
