@@ -260,7 +260,7 @@ def softmax_first_curve(answer: Answer, ctx: CaseContext) -> None:
 
 @TASK.case(points=1)
 def fix_ends_lower(answer: Answer, ctx: CaseContext) -> None:
-    """on two more seeds, the fix ends clearly lower"""
+    """on 2 more seeds, the fix ends at least 3 times lower"""
     _fix_ends_lower(answer, list(PUBLIC[1:]))
 
 
@@ -274,6 +274,6 @@ def other_data_and_weights(answer: Answer, ctx: CaseContext) -> None:
 
 @TASK.case(points=1, hidden=True)
 def fix_ends_lower_other_seeds(answer: Answer, ctx: CaseContext) -> None:
-    """the fix ends clearly lower on other seeds"""
+    """the fix ends at least 3 times lower on other seeds"""
     rng = ctx.rng()
     _fix_ends_lower(answer, [random_setup(rng) for _ in range(2)])
