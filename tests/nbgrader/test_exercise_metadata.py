@@ -22,6 +22,7 @@ rubric reaches learners.
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 
 import nbformat
@@ -35,6 +36,7 @@ from exercise_nb import (
     END_MARK_SCHEME,
     END_SOLUTION,
     PROSE_SUFFIX,
+    REPO,
     TEXT_STUB,
     by_grade_id,
     exercise_readme,
@@ -51,7 +53,7 @@ from exercise_nb import (
     tasks_in,
 )
 
-from actgrader.links import section_url
+from actgrader.links import DEFAULT_BOOK_URL, section_url
 
 REQUIRED_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
@@ -209,6 +211,18 @@ def test_markdown_links_each_task_to_its_book_section(assignment, source):
     prose = "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
     for task in tasks_in(assignment):
         assert f"]({section_url(task.section)})" in prose, f"{task.id}: no link to {task.section}"
+
+
+def test_every_book_link_in_the_text_names_a_chapter_and_one_of_its_labels(monkeypatch, source):
+    """Links typed into a notebook's markdown are checked as the task's own links are: no dead anchors."""
+    monkeypatch.delenv("ACTGRADER_BOOK_URL", raising=False)
+    prose = "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
+    pattern = re.escape(f"{DEFAULT_BOOK_URL}/book/") + r"([\w-]+)\.html(?:#([\w-]+))?"
+    for page, label in re.findall(pattern, prose):
+        chapter = REPO / "book" / f"{page}.md"
+        assert chapter.is_file(), f"a link to book/{page}.md, which does not exist"
+        if label:
+            assert f"({label})=" in chapter.read_text(encoding="utf-8"), f"book/{page}.md has no label {label}"
 
 
 def test_sources_are_stored_without_outputs_and_canonical(assignment, source):
