@@ -202,7 +202,8 @@ def dead_after_training(
     """
     with single_thread():
         model = mlp_from_weights(weights, biases, "relu")
-        train(model, (x, y), lr, epochs, seed)
+        if epochs:  # (no optimizer for no training: building torch.optim.SGD first costs seconds of imports)
+            train(model, (x, y), lr, epochs, seed)
         return dead_fraction(model, x)
 
 
@@ -223,7 +224,8 @@ def leaky_relu_run(
     """
     with single_thread():
         model = mlp_from_weights(weights, biases, lambda: nn.LeakyReLU(negative_slope))
-        train(model, (x, y), lr, epochs, seed)
+        if epochs:
+            train(model, (x, y), lr, epochs, seed)
         with torch.no_grad():
             loss = float(nn.functional.cross_entropy(model(x), y))
         return {"passing": passing_fraction(model, x), "loss": loss}
