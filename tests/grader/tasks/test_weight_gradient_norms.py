@@ -30,6 +30,15 @@ def right(x, y, weights, biases, activation):
     return _norms(x, y, weights, biases, activation)
 
 
+def zero_dim_tensors(x, y, weights, biases, activation):
+    out, ws, _ = _forward(x, weights, biases, activation)
+    return [g.norm() for g in torch.autograd.grad(F.cross_entropy(out, y), ws)]
+
+
+def one_tensor(x, y, weights, biases, activation):
+    return torch.tensor(_norms(x, y, weights, biases, activation), dtype=torch.float64)
+
+
 def output_side_first(x, y, weights, biases, activation):
     return _norms(x, y, weights, biases, activation)[::-1]
 
@@ -86,8 +95,9 @@ def never_zeroed(x, y, weights, biases, activation):
     return [layer.weight.grad.norm().item() for layer in model]
 
 
-def test_a_plain_autograd_answer_earns_full_marks():
-    result = grade_locally("weight_gradient_norms", right)
+@pytest.mark.parametrize("answer", [right, zero_dim_tensors, one_tensor])
+def test_a_plain_autograd_answer_earns_full_marks_as_floats_or_tensors(answer):
+    result = grade_locally("weight_gradient_norms", answer)
     assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
 
 

@@ -71,7 +71,9 @@ def numbers(value: Any, *, name: str, length: int, what: str) -> Tensor:
         raise Mistake(f"{name} has {len(entries)} entries; it should have {length}: {what}.")
     out = []
     for entry in entries:
-        if isinstance(entry, Tensor | np.ndarray | np.generic) and np.size(entry) == 1:
+        if (isinstance(entry, Tensor) and entry.numel() == 1) or (
+            isinstance(entry, np.ndarray | np.generic) and entry.size == 1
+        ):
             entry = entry.item()
         if isinstance(entry, bool) or not isinstance(entry, int | float):
             raise Mistake(f"{name} should hold plain numbers ({what}); one entry is a {type(entry).__name__}.")
