@@ -246,4 +246,5 @@ def perturbation(task: Task) -> str:
 
 
 def exercises() -> list[Exercise]:
-    return [Exercise(name) for name in assignment_names()]
+    """The assignments with both a solution and a release (a test fails for any other)."""
+    return [Exercise(n) for n in assignment_names() if solution_path(n).is_file() and release_path(n).is_file()]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 from batch_nb import (
@@ -27,8 +29,10 @@ from batch_nb import (
 
 from actgrader.batch import grade_submissions
 from actgrader.batch.feedback_page import PUBLIC_ONLY
+from actgrader.batch.notebooks import find_releases
 from actgrader.batch.options import GradingOptions
-from actgrader.cli import build_parser
+from actgrader.batch.results import by_hand_column
+from actgrader.cli import build_parser, main
 from actgrader.tasks import get_task
 
 
@@ -42,8 +46,15 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.C
         shutil.copy(source, target)
     out = root / "out"
     with_progress = [arg for arg in FAST if arg != "--no-progress"]
-    proc = run_actgrade([submitted], out, *with_progress, env={"ACTGRADER_SECRET": fresh_secret()})
+    write(root / "public" / "solution.ipynb", json.loads(SOLUTION.read_text()))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the run without a secret goes alongside
+        public = pool.submit(run_actgrade, [root / "public"], root / "public-out", *FAST)
+        proc = run_actgrade([submitted], out, *with_progress, env={"ACTGRADER_SECRET": fresh_secret()})
+        PUBLIC_RUN.update(root=root, proc=public.result())
     return out, proc
+
+
+PUBLIC_RUN: dict[str, Any] = {}
 
 
 def test_exit_status_and_summary(graded):
@@ -64,11 +75,17 @@ def test_grades_csv(graded):
     full = sum(points.values())
     rows = {row["student"]: row for row in grades(out)}
     assert list(rows) == ["solution", "untouched"]
-    header = ["student", "assignment", *points, "auto_graded_points", "auto_graded_max", "graded_by_hand_max"]
-    assert list(rows["solution"]) == [*header, "status"]
+    # The default release is the whole exercises/ folder: a column for every assignment's tasks.
+    releases = find_releases(RELEASE.parents[1])
+    every_task = [t for r in releases for t in r.task_ids]
+    by_hand = [by_hand_column(q.grade_id) for r in releases for q in r.prose]
+    totals = ["auto_graded_points", "auto_graded_max", "graded_by_hand_max", "status"]
+    assert list(rows["solution"]) == ["student", "assignment", *every_task, *by_hand, *totals]
     for task_id, task_max in points.items():
         assert float(rows["solution"][task_id]) == task_max
         assert float(rows["untouched"][task_id]) == 0
+    for column in [*(t for t in every_task if t not in points), *by_hand]:
+        assert rows["solution"][column] == rows["untouched"][column] == ""
     assert float(rows["solution"]["auto_graded_points"]) == full
     assert float(rows["untouched"]["auto_graded_points"]) == 0
     assert {row["auto_graded_max"] for row in rows.values()} == {f"{full:g}"}
@@ -95,20 +112,19 @@ def test_records_hold_every_case_and_hide_hidden_cases_in_the_feedback(graded):
     assert any("audit hook" in layer for layer in solution.sandbox)
 
 
-def test_without_secret_only_public_cases_run(tmp_path: Path):
-    write(tmp_path / "in" / "solution.ipynb", json.loads(SOLUTION.read_text()))
-    proc = run_actgrade([tmp_path / "in"], tmp_path / "out", *FAST)
+def test_without_secret_only_public_cases_run(graded):
+    proc, tmp_path = PUBLIC_RUN["proc"], PUBLIC_RUN["root"]
     assert proc.returncode == 0, proc.stderr
     assert "NO INSTRUCTOR SECRET" in proc.stderr
-    (record,) = records(tmp_path / "out").values()
+    (record,) = records(tmp_path / "public-out").values()
     assert not record.hidden_ran
     public = sum(o.points for t in record.tasks for o in t.outcomes if not o.hidden)
     assert record.total == public < record.max_total
     assert all(o.status == "skipped" for t in record.tasks for o in t.outcomes if o.hidden)
     # The learner is told too: on the feedback page and in Gradescope's results.
-    page = (tmp_path / "out" / "feedback" / "solution.html").read_text(encoding="utf-8")
+    page = (tmp_path / "public-out" / "feedback" / "solution.html").read_text(encoding="utf-8")
     assert PUBLIC_ONLY in page
-    gradescope = json.loads((tmp_path / "out" / "gradescope" / "solution.json").read_text(encoding="utf-8"))
+    gradescope = json.loads((tmp_path / "public-out" / "gradescope" / "solution.json").read_text(encoding="utf-8"))
     assert PUBLIC_ONLY in gradescope["output"]
     assert gradescope["score"] == public
     hidden_entries = [t for t in gradescope["tests"] if "hidden" in t.get("tags", [])]
@@ -142,13 +158,29 @@ def test_cli_defaults_come_from_the_options_dataclass():
             assert getattr(args, spec.name) == getattr(defaults, spec.name), spec.name
 
 
-def test_usage_errors(tmp_path: Path):
-    proc = run_actgrade([tmp_path / "missing"], tmp_path / "out", "--no-progress")
-    assert proc.returncode == 2 and "no such file" in proc.stderr
-    proc = run_actgrade([RELEASE], tmp_path / "out", "--assignment", "nope", "--no-progress")
-    assert proc.returncode == 2 and "no assignment 'nope'" in proc.stderr
-    proc = run_actgrade([RELEASE], tmp_path / "out", "--memory-limit", "lots", "--no-progress")
-    assert proc.returncode == 2 and "not a size" in proc.stderr
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """``actgrade`` run in this process (the same code as the command, without its start-up)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
+def test_usage_errors(tmp_path: Path, capsys, monkeypatch):
+    for name in ("ACTGRADER_SECRET", "ACTGRADER_SECRET_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    out = str(tmp_path / "out")
+    code, err = _main(capsys, "grade", str(tmp_path / "missing"), "-o", out, "--no-progress")
+    assert code == 2 and "no such file" in err
+    code, err = _main(capsys, "grade", str(RELEASE), "-o", out, "--assignment", "nope", "--no-progress")
+    assert code == 2 and "no assignment 'nope'" in err
+    code, err = _main(capsys, "grade", str(RELEASE), "-o", out, "--memory-limit", "lots", "--no-progress")
+    assert code == 2 and "not a size" in err
+    code, err = _main(capsys, "gradescope", "-o", out, "--assignment", "nope")
+    assert code == 2 and "no assignment nope" in err
+    code, err = _main(capsys, "gradescope", "-o", out, "--hidden-visibility", "sometimes")
+    assert code == 2 and "invalid choice: 'sometimes'" in err
 
 
 def _only(nb: dict, keep: str) -> dict:

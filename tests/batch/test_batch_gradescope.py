@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from actgrader.batch.autograder import CONFIG_NAME, NO_SECRET, PYTHON_ENV, ROOT_
 from actgrader.batch.feedback_page import PUBLIC_ONLY
 
 EXERCISES = exercises()
+# The zip that is run for real: the lightest notebook.
+RUN = next((e for e in EXERCISES if e.name == "forward-propagation"), EXERCISES[0])
 SECRET = fresh_secret()
 
 
@@ -49,8 +52,7 @@ def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert proc.returncode == 0, proc.stderr
     assert "The instructor secret is not in the zips" in proc.stdout
     assert sorted(p.name for p in (root / "strict").iterdir()) == sorted(f"{e.name}.zip" for e in EXERCISES)
-    first = EXERCISES[0]
-    build_zip(first.release, root / "public" / f"{first.name}.zip", public_only=True)
+    build_zip(RUN.release, root / "public" / f"{RUN.name}.zip", public_only=True)
     return {"strict": root / "strict", "public": root / "public"}
 
 
@@ -114,56 +116,71 @@ def test_the_zip_is_the_same_when_built_again(zips, tmp_path):
         assert again.read_bytes() == (zips["strict"] / f"{exercise.name}.zip").read_bytes()
 
 
-def test_run_autograder_grades_a_solution_and_an_untouched_notebook(zips, tmp_path):
-    # One assignment: the others' zips differ only in their notebook and config (checked above),
-    # and test_batch_assignments grades every assignment with the same engine.
-    exercise = EXERCISES[0]
-    name = exercise.name
-    archive = zips["strict"] / f"{name}.zip"
-    proc, results = run_autograder(archive, tmp_path / "solution", {f"{name}.ipynb": exercise.solved()}, SECRET)
+@pytest.fixture(scope="module")
+def runs(zips, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """run_autograder on one assignment's zip, five ways, two at a time.
+
+    One assignment: the other zips differ only in their notebook and configuration (checked
+    above), and test_batch_assignments grades every assignment with the same engine.
+    """
+    name = RUN.name
+    strict, public = zips["strict"] / f"{name}.zip", zips["public"] / f"{name}.zip"
+    plans = {
+        "solution": (strict, {f"{name}.ipynb": RUN.solved()}, SECRET),
+        "untouched": (strict, {"anything.ipynb": RUN.untouched()}, SECRET),
+        "no-secret": (strict, {f"{name}.ipynb": RUN.solved()}, None),
+        "public-only": (public, {f"{name}.ipynb": RUN.solved()}, None),
+        "no-notebook": (strict, {"answers.py": "def forward_pass(): ..."}, SECRET),
+    }
+    root = tmp_path_factory.mktemp("gradescope-runs")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            label: pool.submit(run_autograder, archive, root / label, files, secret)
+            for label, (archive, files, secret) in plans.items()
+        }
+        return {"root": root} | {label: future.result() for label, future in futures.items()}
+
+
+def test_run_autograder_grades_a_solution_with_the_grader_in_the_zip(runs):
+    proc, results = runs["solution"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert results is not None
-    assert f"actgrade: grader {(tmp_path / 'solution' / 'source' / 'grader' / 'src' / 'actgrader').resolve()}" in (
-        proc.stdout
-    ), "run_autograder must run the grader shipped in the zip"
-    assert results["score"] == exercise.full
-    assert sum(t["max_score"] for t in results["tests"]) == exercise.full
+    shipped = (runs["root"] / "solution" / "source" / "grader" / "src" / "actgrader").resolve()
+    assert f"actgrade: grader {shipped}" in proc.stdout, "run_autograder must run the grader shipped in the zip"
+    assert results["score"] == RUN.full
+    assert sum(t["max_score"] for t in results["tests"]) == RUN.full
     assert all(t["status"] == "passed" for t in results["tests"] if t["max_score"])
     assert PUBLIC_ONLY not in results["output"]
     assert SECRET not in json.dumps(results) + proc.stdout + proc.stderr
 
-    proc, results = run_autograder(archive, tmp_path / "untouched", {"anything.ipynb": exercise.untouched()}, SECRET)
+
+def test_run_autograder_gives_an_untouched_notebook_zero(runs):
+    proc, results = runs["untouched"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert results is not None and results["score"] == 0
-    assert sum(t["max_score"] for t in results["tests"]) == exercise.full
+    assert sum(t["max_score"] for t in results["tests"]) == RUN.full
     hidden = [t for t in results["tests"] if "hidden" in t.get("tags", [])]
     assert hidden and all("Hidden cases: 0 of" in t["output"] for t in hidden)
 
 
-def test_without_the_secret_run_autograder_fails_loudly_and_writes_nothing(zips, tmp_path):
-    exercise = EXERCISES[0]
-    archive = zips["strict"] / f"{exercise.name}.zip"
-    proc, results = run_autograder(archive, tmp_path, {f"{exercise.name}.ipynb": exercise.solved()}, None)
+def test_without_the_secret_run_autograder_fails_loudly_and_writes_nothing(runs):
+    proc, results = runs["no-secret"]
     assert proc.returncode == 1
     assert NO_SECRET in proc.stdout and NO_SECRET in proc.stderr
     assert results is None
 
 
-def test_a_public_only_zip_grades_the_public_cases_and_says_so(zips, tmp_path):
-    exercise = EXERCISES[0]
-    archive = zips["public"] / f"{exercise.name}.zip"
-    proc, results = run_autograder(archive, tmp_path, {f"{exercise.name}.ipynb": exercise.solved()}, None)
+def test_a_public_only_zip_grades_the_public_cases_and_says_so(runs):
+    proc, results = runs["public-only"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert results is not None
-    assert results["score"] == sum(t.public_points for t in exercise.tasks) < exercise.full
+    assert results["score"] == sum(t.public_points for t in RUN.tasks) < RUN.full
     assert PUBLIC_ONLY in results["output"]
     assert "did NOT run (public cases only)" in proc.stdout
 
 
-def test_a_submission_without_a_notebook_gets_zero_and_a_message(zips, tmp_path):
-    exercise = EXERCISES[0]
-    archive = zips["strict"] / f"{exercise.name}.zip"
-    proc, results = run_autograder(archive, tmp_path, {"answers.py": "def forward_pass(): ..."}, SECRET)
+def test_a_submission_without_a_notebook_gets_zero_and_a_message(runs):
+    proc, results = runs["no-notebook"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert results is not None and results["score"] == 0 and results["tests"] == []
     assert "No notebook (.ipynb file) was found" in results["output"]
@@ -177,7 +194,7 @@ def _stub(path: Path, body: str) -> None:
 def test_setup_sh_installs_torch_cpu_and_the_shipped_grader(zips, tmp_path):
     """setup.sh with apt-get and python3 replaced by stand-ins that log their arguments."""
     root = tmp_path / "autograder"
-    _unpack(zips["strict"] / f"{EXERCISES[0].name}.zip", root / "source")
+    _unpack(zips["strict"] / f"{RUN.name}.zip", root / "source")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"

@@ -67,7 +67,8 @@ def test_the_memory_watchdog_kills_a_child_over_its_cap(tmp_path: Path):
         )
         program = Program(
             (
-                ProgramCell(0, "setup", "import torch", "release", 0),
+                # The fork server preloaded what an optimizer's first step would import (seconds per child).
+                ProgramCell(0, "setup", "import sys, torch\nassert 'torch._dynamo' in sys.modules", "release", 0),
                 ProgramCell(1, "hog_answer", "hog = torch.ones(10**8)\nimport time\ntime.sleep(10)", "submission", 1),
                 ProgramCell(2, "after_answer", "after = 1", "submission", 2),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -22,6 +23,10 @@ from batch_nb import (
     with_answers,
     write,
 )
+
+from actgrader.batch.engine import _resumable, secret_tag
+from actgrader.batch.submissions import find_submissions
+from actgrader.grading.secret import Secret
 
 FP_OK = learner_solution("forward_pass_answer")
 # Right or wrong by the toss of the child's random generator: only a seeded, single-threaded
@@ -113,6 +118,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "tree": tree,
         "leftovers": leftovers,
         "resumed": resumed,
+        "secret": secret,
     }
 
 
@@ -143,18 +149,17 @@ def test_same_submission_same_score(runs):
     assert statuses == {"passed", "failed"}  # the coin landed both ways across the cases
 
 
-def test_a_changed_notebook_is_graded_again_on_resume(runs, tmp_path: Path):
-    root = runs["root"]
-    out = tmp_path / "out"
+def test_resume_keeps_a_record_only_for_the_same_notebook_and_the_same_secret(runs, tmp_path: Path):
+    """What --resume decides, on the uninterrupted run's records (the kill test above regrades for real)."""
+    root, key = runs["root"], Secret(runs["secret"].encode(), "test")
+    out = root / "whole"
     folder = tmp_path / "in"
-    write(folder / "ann.ipynb", correct_submission())
-    first = subprocess.run(_command(folder, out), env=_env(fresh_secret()), capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    write(folder / "ann.ipynb", released())
-    secret_run = subprocess.run(
-        _command(folder, out, "--resume"), env=_env(fresh_secret()), capture_output=True, text=True
-    )
-    assert secret_run.returncode == 0, secret_run.stderr
-    assert "resuming" not in secret_run.stderr
-    assert float(grades(out)[0]["auto_graded_points"]) == 0
-    assert root.exists()
+    shutil.copytree(root / "in", folder)
+    write(folder / "ann.ipynb", released())  # ann changed her notebook since
+    subs = {s.student: s for s in find_submissions([folder])}
+    kept = {student for student, sub in subs.items() if _resumable(out, sub, key) is not None}
+    assert kept == set(runs["students"]) - {"ann"}
+    assert _resumable(out, subs["ben"], key) == records(out)["ben"]
+    for other in (Secret(fresh_secret().encode(), "test"), None):  # other hidden cases, or none
+        assert all(_resumable(out, sub, other) is None for sub in subs.values())
+    assert secret_tag(key) and runs["secret"] not in (out / "results" / "ben.json").read_text()

@@ -10,6 +10,8 @@ grader itself is confined to one submission ("internal-error").
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import queue
@@ -169,6 +171,7 @@ def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
     started = time.monotonic()
     result = SubmissionResult(student=sub.student, source=str(sub.path), status="ok")
     result.hidden_ran = batch.secret is not None
+    result.secret_tag = secret_tag(batch.secret)
     try:
         try:
             data, cells = nbs.read_notebook(sub.path)
@@ -261,9 +264,17 @@ def _resumable(output: Path, sub: Submission, secret: Secret | None) -> Submissi
         current = nbs.sha256(sub.path.read_bytes())
     except OSError:
         return None
-    if record.sha256 != current or record.hidden_ran != (secret is not None) or record.status == "internal-error":
+    if record.sha256 != current or record.secret_tag != secret_tag(secret) or record.status == "internal-error":
         return None
     return record
+
+
+def secret_tag(secret: Secret | None) -> str:
+    """A short digest naming the secret (HMAC of a fixed label: it reveals nothing of the secret or any
+    hidden case's seed), so that ``--resume`` regrades records made with another secret or none."""
+    if secret is None:
+        return ""
+    return hmac.new(secret.value, b"actgrade/resume-tag", hashlib.sha256).hexdigest()[:16]
 
 
 def feedback_path(output: Path, student: str) -> Path:

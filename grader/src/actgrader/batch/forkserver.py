@@ -12,10 +12,14 @@ attached (the child's end of its socketpair, and the write end of a status pipe)
 forks, answers with the child's pid (8 bytes), and later writes the child's exit status
 (4 bytes, as ``os.waitstatus_to_exitcode``) to the status pipe when it reaps it. When the
 grader closes the control socket, the server kills its children and exits.
+
+Modules that torch imports lazily on first use and that cost a child seconds (``torch._dynamo``,
+behind every optimizer's ``step``) are imported here too.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import select
@@ -38,6 +42,7 @@ _BOOT = (
     "from actgrader.batch.forkserver import serve; serve(int(sys.argv[2]))"
 )
 SHELL_COMMANDS_OFF = "(shell commands are not run while grading)"
+LAZY_IMPORTS = ("torch.optim", "torch._dynamo")
 FORBIDDEN_PRELOADS = ("actgrader.reference", "actgrader.tasks", "actgrader.notebook")
 
 
@@ -57,6 +62,12 @@ def _preload() -> Any:
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy  # noqa: F401
     import torch  # noqa: F401
+
+    # An optimizer's first step imports torch._dynamo (some 800 modules, sympy included): about
+    # 1-2 s that every child would pay again. Imported here once, it is shared by every fork;
+    # importing runs no torch operation and starts no thread, so forking stays safe.
+    for name in LAZY_IMPORTS:
+        importlib.import_module(name)
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 

@@ -103,7 +103,10 @@ class GradingOptions:
     )
     resume: bool = field(
         default=False,
-        metadata=_help("keep the complete results already in the output folder and grade only the others"),
+        metadata=_help(
+            "keep the complete results already in the output folder (same notebook, same secret) "
+            "and grade only the others"
+        ),
     )
     file_size_limit: int = field(default=64 * MB, metadata=_help("largest file a submission may write"))
     scratch_size: int = field(

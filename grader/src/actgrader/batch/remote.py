@@ -236,8 +236,8 @@ class Session:
 
     def _retire(self) -> None:
         if self.child is not None:
+            self.child.close()  # takes a last memory sample: read the peak after it
             self.peak_rss = max(self.peak_rss, self.child.peak_rss)
-            self.child.close()
             self.child = None
 
     def close(self) -> None:
@@ -319,8 +319,8 @@ class Session:
                 self.child = child
                 self._check_budget()
                 return child
-            self.peak_rss = max(self.peak_rss, child.peak_rss)
             child.close()
+            self.peak_rss = max(self.peak_rss, child.peak_rss)
 
     def run_program(self) -> None:
         """Run the program once (records every cell's outcome); never raises for learner problems."""

@@ -40,6 +40,7 @@ class SubmissionResult:
     max_total: float = 0.0  # auto-graded points available
     manual_max: float = 0.0  # points of the prose questions an instructor grades by hand
     hidden_ran: bool = False
+    secret_tag: str = ""  # which secret seeded the hidden cases (a digest, never the secret): see engine
     tasks: list[TaskResult] = field(default_factory=list)
     feedback: dict[str, str] = field(default_factory=dict)  # task id -> text (hidden cases as counts)
     prose: list[dict[str, Any]] = field(default_factory=list)  # see notebooks.prose_answers

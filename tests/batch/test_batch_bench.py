@@ -1,0 +1,41 @@
+"""The grading benchmark's smoke run prints every figure (their values are not judged here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from batch_background import background, small_benchmark
+
+pytestmark = pytest.mark.slow
+
+FIGURES = (
+    "actgrade wall time",
+    "nbgrader autograde wall time",
+    "ratio actgrade / nbgrader",
+    "actgrade submissions per minute",
+    "nbgrader submissions per minute",
+    "per-submission overhead above the checks' own compute (median)",
+    "per-submission overhead (90th percentile)",
+    "checks' own compute per submission (median, in one process)",
+    "peak RSS of a grading worker",
+    "same points per task under both graders",
+)
+
+
+def test_the_small_benchmark_prints_every_figure(tmp_path_factory: pytest.TempPathFactory):
+    # bench/grading.py --small, started in the background when the session began (batch_background.py).
+    done, out = background("bench", small_benchmark, tmp_path_factory)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    for name in FIGURES:
+        (line,) = [line for line in lines if line.startswith(name + " ")]
+        value = line[len(name) :].split()[0]
+        assert float(value) >= 0, line
+    assert lines[0].startswith("corpus: 4 submissions")
+    data = json.loads(out.read_text())
+    assert data["small"] is True
+    assert [f["name"] for f in data["figures"]] == list(FIGURES)
+    assert all(isinstance(f["value"], int | float) for f in data["figures"])
+    targets = {f["name"]: f["target"] for f in data["figures"] if f["target"]}
+    assert set(targets) == {FIGURES[2], FIGURES[5], FIGURES[6]}
