@@ -70,7 +70,7 @@ def test_a_faithful_training_loop_earns_full_marks(answer):
     [
         (never_steps, "Training changed nothing"),
         (rates_swapped, "The too-large steps should kill far more units"),
-        (counts_alive, "With epochs = 0 nothing is trained"),
+        (counts_alive, "That is the fraction of units still alive"),
     ],
 )
 def test_wrong_answer_is_named(answer, fragment):

@@ -61,7 +61,8 @@ def _hidden_outputs(x: Tensor, weights: list[Tensor], biases: list[Tensor]) -> l
     return [out for _, out in activation_records(mlp_from_weights(weights, biases, "relu"), x)]
 
 
-def _mistakes(want: Tensor, x: Tensor, weights: list[Tensor], biases: list[Tensor]) -> list[tuple[str, Tensor]]:
+def known_mistakes(want: Tensor, x: Tensor, weights: list[Tensor], biases: list[Tensor]) -> list[tuple[str, Tensor]]:
+    """Dead fractions under the usual misreadings of "dead", each with the message that names it."""
     outs = _hidden_outputs(x, weights, biases)
 
     def per_layer(fn: Callable[[Tensor], Tensor]) -> Tensor:
@@ -113,7 +114,7 @@ def _judge(answer: Answer, x: Tensor, weights: list[Tensor], biases: list[Tensor
         name="the dead fractions",
         rtol=0.0,
         atol=1e-6,
-        mistakes=_mistakes(want, x, weights, biases),
+        mistakes=known_mistakes(want, x, weights, biases),
         otherwise="The fractions differ from the dead units' share. For each hidden layer compute "
         "h = relu(h_prev @ W.T + b) on the whole batch; a unit is dead when its column of h is 0 in every row.",
     )

@@ -20,7 +20,7 @@ from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import dead_relu as ref
 from actgrader.tasks import _gradient_flow as common
-from actgrader.tasks.dead_fraction import damaged_network
+from actgrader.tasks.dead_fraction import damaged_network, known_mistakes
 
 TASK = Task(
     "dead_relus_learning_rate",
@@ -95,6 +95,7 @@ def no_training(answer: Answer, ctx: CaseContext) -> None:
         name="the dead fractions",
         rtol=0.0,
         atol=1e-6,
+        mistakes=known_mistakes(want, x, weights, biases),
         otherwise="With epochs = 0 nothing is trained, so the result is the dead fraction of the given network "
         "on all of x: for each hidden layer, the share of units whose ReLU output is 0 on every example.",
     )

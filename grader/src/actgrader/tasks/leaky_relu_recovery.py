@@ -50,7 +50,7 @@ NEGATIVE_SIDE = (
 
 
 def _read(value: object, hidden: int) -> tuple[Tensor, float]:
-    if not isinstance(value, dict) or set(value) != {"passing", "loss"}:
+    if not isinstance(value, dict) or not {"passing", "loss"} <= set(value):
         raise Mistake('Return a dict with two entries: {"passing": [one fraction per hidden layer], "loss": number}.')
     passing = common.numbers(
         value["passing"], name='result["passing"]', length=hidden, what=f"one fraction per hidden layer ({hidden})"
