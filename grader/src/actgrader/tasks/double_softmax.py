@@ -193,10 +193,10 @@ def _diagnose(curve: Tensor, setup: Setup, softmax_first: bool) -> str:
     if math.isclose(float(curve[0]), first, rel_tol=RTOL, abs_tol=ATOL):
         return (
             "The first value is right (the network and the loss are), but training then differs. "
-            "Use plain full-batch gradient descent, W <- W - lr * dL/dW for every weight, from "
-            "gradients computed afresh at each step (zero them, or use torch.autograd.grad), "
-            "without momentum; minimize F.cross_entropy on the logits (on softmax(logits) only "
-            "when softmax_first is set)."
+            "Use plain full-batch gradient descent with the lr you are given, W <- W - lr * dL/dW "
+            "for every weight, from gradients computed afresh at each step (zero them, or use "
+            "torch.autograd.grad), without momentum; minimize F.cross_entropy on the logits, or "
+            "on torch.softmax(logits, dim=1) (over the classes) when softmax_first is set."
         )
     return (
         "The loss of the untrained network already differs. Check the network (ReLU between "
