@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from actgrader.batch.forkserver import ForkServer
 from actgrader.batch.notebooks import Program, ProgramCell
 from actgrader.batch.remote import Session, SessionLimits
 from actgrader.batch.sandbox import SandboxConfig
+from actgrader.batch.uids import UidSlots
 from actgrader.grading.secret import Secret
 
 FP_OK = learner_solution("forward_pass_answer")
@@ -151,3 +154,26 @@ def test_user_mode_still_refuses(user_mode, name, error):
     assert cell["status"] == "error"
     assert f"{cell['error']['type']}: {cell['error']['message']}".startswith(error), cell
     assert not (user_mode["root"] / "out" / "pwned").exists()
+
+
+def test_two_batches_never_share_a_uid():
+    """Children are killed by uid, so two batches on one machine must hold different uids."""
+    first = 71000
+    with UidSlots(first, 2) as one, UidSlots(first, 2) as two:
+        assert one.uids == [first, first + 1]
+        assert two.uids == [first + 2, first + 3]
+    with UidSlots(first, 1) as again:
+        assert again.uids == [first]  # released when the batches ended
+
+
+def test_a_uid_with_processes_left_is_passed_over(tmp_path: Path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start a process under another uid")
+    first = 71100
+    sleeper = subprocess.Popen(["sleep", "30"], user=first, group=first)
+    try:
+        with UidSlots(first, 1) as slots:
+            assert slots.uids == [first + 1]
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -240,6 +240,7 @@ def _grade(args: argparse.Namespace) -> int:
     from actgrader.batch.engine import grade_submissions
     from actgrader.batch.forkserver import ForkServerError
     from actgrader.batch.report import Progress, summary
+    from actgrader.batch.uids import NoFreeUid
 
     values = {f.name: getattr(args, f.name) for f in fields(GradingOptions) if f.metadata.get("cli") is not False}
     try:
@@ -256,7 +257,7 @@ def _grade(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"actgrade: {exc}", file=sys.stderr)
         return 2
-    except ForkServerError as exc:
+    except (ForkServerError, NoFreeUid) as exc:
         print(f"actgrade: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -46,6 +46,7 @@ from actgrader.batch.results import (
 )
 from actgrader.batch.sandbox import SandboxConfig
 from actgrader.batch.submissions import Submission, find_submissions, submission_roots
+from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
 from actgrader.grading.secret import SECRET_FILE_ENV, Secret, load_secret
 from actgrader.tasks import get_task
@@ -368,6 +369,7 @@ def _grade_pending(
     if os.geteuid() != 0:
         _not_dumpable()
     work_root = tempfile.mkdtemp(prefix="actgrade-work-")
+    uid_slots: UidSlots | None = None
     os.chmod(work_root, 0o711)
     server = ForkServer()
     try:
@@ -390,9 +392,15 @@ def _grade_pending(
         )
         batch = _Batch(options, releases, tasks, secret, server, sandbox, baseline + options.memory_limit + 64 * 2**20)
         jobs = min(options.jobs, len(pending))
+        if os.geteuid() == 0 and options.root_layers:
+            # Children are killed by uid: never share one with another batch on this machine.
+            uid_slots = UidSlots(options.sandbox_uid, jobs)
+            uids = uid_slots.uids
+        else:
+            uids = [options.sandbox_uid + i for i in range(jobs)]  # unused: children run as this user
         slots: queue.Queue[int] = queue.Queue()
-        for i in range(jobs):
-            slots.put(options.sandbox_uid + i)
+        for uid in uids:
+            slots.put(uid)
         lock = threading.Lock()
         done = len(results)
 
@@ -422,4 +430,6 @@ def _grade_pending(
                 raise
     finally:
         server.close()
+        if uid_slots is not None:
+            uid_slots.release()
         shutil.rmtree(work_root, ignore_errors=True)

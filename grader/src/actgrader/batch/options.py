@@ -118,7 +118,10 @@ class GradingOptions:
     )
     sandbox_uid: int = field(
         default=64000,
-        metadata=_help("first of the unprivileged uids the children run as, one per parallel job (root only)"),
+        metadata=_help(
+            "first of the unprivileged uids the children run as, one per parallel job (root only; "
+            "uids that another batch on this machine holds are skipped)"
+        ),
     )
     progress: bool = field(default=True, metadata=_help("show progress on stderr"))
     root_layers: bool = field(
