@@ -171,3 +171,28 @@ def test_only_regular_files_are_read(tmp_path: Path):
     os.mkfifo(fifo)  # reading it would block the grader forever
     with pytest.raises(nbs.NotebookError, match="not a regular file"):
         nbs.read_notebook(fifo)
+
+
+def _md(index: int, source: str, grade_id: str | None = None, points: float | None = None) -> nbs.NotebookCell:
+    return nbs.NotebookCell(index, "markdown", source, grade_id, (), points)
+
+
+def test_prose_questions_are_titled_by_their_task_heading():
+    release = nbs.load_release(RELEASE)
+    cells = (
+        *release.cells,
+        _md(100, "## Part 3: where each activation is found\n\nSome text."),
+        _md(101, "### Task 6: GELU in transformers"),
+        _md(102, "YOUR ANSWER HERE", "gelu_prose", 4),
+        _md(103, "## Task 7: a multi-label head"),
+        _md(104, "Intro.\n\n### In words (marked by hand)"),
+        _md(105, "YOUR ANSWER HERE", "head_prose", 3),
+        _md(106, "## Closing remarks"),
+        _md(107, "YOUR ANSWER HERE", "closing_prose"),
+    )
+    prose = nbs.ReleaseNotebook("x", RELEASE, cells).prose
+    assert [(q.grade_id, q.title, q.points) for q in prose] == [
+        ("gelu_prose", "Task 6: GELU in transformers", 4.0),
+        ("head_prose", "Task 7: a multi-label head — In words (marked by hand)", 3.0),
+        ("closing_prose", "Closing remarks", 0.0),
+    ]

@@ -86,12 +86,23 @@ class ReleaseNotebook:
     def prose(self) -> tuple[ProseCell, ...]:
         """The hand-graded prose questions (markdown cells ``<task>_prose``), in release order."""
         found = []
-        heading = ""
+        # The title: the last heading naming a task ("## Task 6: ..."), then a deeper heading
+        # after it if any ("### In words"); without a task heading, the last heading.
+        task: tuple[int, str] | None = None
+        sub, last = "", ""
         for c in self.cells:
             if c.cell_type == "markdown" and c.grade_id is None:
-                heading = _heading(c.source) or heading
+                for level, text in _headings(c.source):
+                    last = text
+                    if text.lower().startswith("task"):
+                        task, sub = (level, text), ""
+                    elif task is not None and level > task[0]:
+                        sub = text
+                    elif task is not None:
+                        task, sub = None, ""
             if c.cell_type == "markdown" and c.grade_id and c.grade_id.endswith(PROSE_SUFFIX):
-                found.append(ProseCell(c.grade_id, c.points or 0.0, heading or c.grade_id, c.source))
+                title = " — ".join(t for t in (task[1], sub) if t) if task else (last or c.grade_id)
+                found.append(ProseCell(c.grade_id, c.points or 0.0, title, c.source))
         return tuple(found)
 
     def check_points(self) -> dict[str, float | None]:
@@ -113,11 +124,14 @@ class ProseCell:
     stub: str  # the release's placeholder text ("YOUR ANSWER HERE")
 
 
-def _heading(source: str) -> str:
+def _headings(source: str) -> list[tuple[int, str]]:
+    """The markdown headings of a cell, as (level, text)."""
+    found = []
     for line in source.splitlines():
-        if line.startswith("#"):
-            return line.lstrip("#").strip()
-    return ""
+        stripped = line.lstrip("#")
+        if line.startswith("#") and stripped.startswith(" "):
+            found.append((len(line) - len(stripped), stripped.strip()))
+    return found
 
 
 @dataclass(frozen=True)
