@@ -25,7 +25,7 @@ from batch_nb import ACTGRADE, Exercise, exercises, fresh_secret, write
 
 import actgrader
 from actgrader.batch import GradingOptions
-from actgrader.batch.autograder import CONFIG_NAME, NO_SECRET, PYTHON_ENV, ROOT_ENV, build_zip
+from actgrader.batch.autograder import CONFIG_NAME, NO_SECRET, PYTHON_ENV, ROOT_ENV, build_zip, choose_notebook
 from actgrader.batch.feedback_page import PUBLIC_ONLY
 
 EXERCISES = exercises()
@@ -217,3 +217,20 @@ def test_setup_sh_installs_torch_cpu_and_the_shipped_grader(zips, tmp_path):
     assert f"python3 -m pip install --index-url https://download.pytorch.org/whl/cpu {torch}" in calls
     assert f"python3 -m pip install -c {root}/source/constraints.txt {root}/source/grader" in calls
     assert calls[-1] == "python3 -c import actgrader.batch.engine"
+
+
+def test_the_notebook_graded_is_the_one_named_like_the_release_else_one_that_matches(tmp_path):
+    release = RUN.release
+    folder = tmp_path / "submission"
+    write(folder / "notes.ipynb", {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    write(folder / "my-work.ipynb", RUN.solved())
+    write(folder / ".ipynb_checkpoints" / f"{RUN.name}-checkpoint.ipynb", RUN.solved())
+    chosen, ignored = choose_notebook(folder, release)
+    assert chosen == folder / "my-work.ipynb"  # its answer cells are the release's
+    assert ignored == [folder / "notes.ipynb"]
+    write(folder / "sub" / release.path.name, RUN.untouched())
+    chosen, ignored = choose_notebook(folder, release)
+    assert chosen == folder / "sub" / release.path.name
+    assert sorted(ignored) == [folder / "my-work.ipynb", folder / "notes.ipynb"]
+    (tmp_path / "empty").mkdir()
+    assert choose_notebook(tmp_path / "empty", release) == (None, [])
