@@ -11,8 +11,12 @@ Modules: :mod:`~actgrader.batch.engine` (the batch), :mod:`~actgrader.batch.note
 trusted side of a sandbox: timeouts, restarts, ``RemoteAnswer``),
 :mod:`~actgrader.batch.forkserver` (warm interpreter forking one child per submission),
 :mod:`~actgrader.batch.sandbox` and :mod:`~actgrader.batch.guard` (the sandbox layers),
-:mod:`~actgrader.batch.child` (what runs in the sandbox), :mod:`~actgrader.batch.results`
-(records and ``grades.csv``), :mod:`~actgrader.batch.report` (progress and summary).
+:mod:`~actgrader.batch.child` (what runs in the sandbox), :mod:`~actgrader.batch.uids` (the
+children's uids, one set per batch), :mod:`~actgrader.batch.results` (records and
+``grades.csv``), :mod:`~actgrader.batch.feedback_page` (a learner's HTML page),
+:mod:`~actgrader.batch.gradescope` (Gradescope's ``results.json``),
+:mod:`~actgrader.batch.autograder` (the Gradescope autograder zip and what runs inside it),
+:mod:`~actgrader.batch.report` (progress and summary).
 
 The names below are imported lazily: the fork server imports this package and must not load
 the tasks (and through them the reference implementations) that the engine needs.
