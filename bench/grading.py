@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{n} {k}" for k, n in kinds.items()),
             flush=True,
         )
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start", flush=True)
         start = time.perf_counter()
         for course in courses.values():
             course.generate({"ACTGRADER_SECRET": secret})
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             figure("peak RSS of a grading worker", worker_rss, "MB", note="pages shared with the fork server counted"),
             figure("same points per task under both graders", same, f"of {n}", note="hanging cells differ by design"),
         ]
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end", flush=True)
         width = max(len(f["name"]) for f in figures)
         for item in figures:
             value = "n/a" if item["value"] is None else f"{item['value']:.3g}"
