@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 from actgrader.grading.secret import SECRET_ENV, SECRET_FILE_ENV
 from actgrader.notebook import grade
@@ -30,7 +31,9 @@ def _namespace(path: Path) -> dict[str, object]:
     """Run the setup cell and every answer cell, as the batch grader does, and return what they define."""
     cells = _cells(path)
     namespace: dict[str, object] = {"__name__": "__main__"}
+    threads = torch.get_num_threads()
     exec(cells["setup"], namespace)
+    torch.set_num_threads(threads)  # the setup cell makes the kernel single-threaded; leave pytest as it was
     for grade_id, text in cells.items():
         if grade_id.endswith("_answer"):
             exec(_SOLUTION_MARKERS.sub("", text), namespace)
