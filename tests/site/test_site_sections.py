@@ -12,14 +12,15 @@ import pytest
 from sitebook import Site
 
 from actgrader import links
+from actgrader.checkup.rules import SECTIONS as CHECKUP_SECTIONS
 from actgrader.tasks import all_tasks
 
 pytestmark = pytest.mark.slow
 
 
 def _linked_sections() -> list[tuple[str, str]]:
-    """(who links, section) for every task and case that names a section."""
-    found = []
+    """(who links, section) for every task and case, and every model check-up finding."""
+    found = [(f"checkup.{key}", section) for key, section in CHECKUP_SECTIONS.items()]
     for task in all_tasks():
         found.append((task.id, task.section))
         found.extend((f"{task.id}.{case.name}", case.section) for case in task.cases if case.section)

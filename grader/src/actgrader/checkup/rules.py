@@ -80,9 +80,12 @@ SECTIONS = {
     "multilabel": "output-and-loss#sec-multilabel",
     "saturated-output": "output-and-loss#sec-saturated-sigmoid",
     "relu-output": "output-and-loss#sec-relu-output",
-    "dead": "dead-relus",
-    "gradients": "vanishing-gradients",
-    "init": "initialization",
+    "dead": "dead-relus#sec-dead-definition",
+    "gradients": "vanishing-gradients#sec-deep-profile",
+    "exploding": "exploding-gradients#sec-explode-source",
+    "saturation": "vanishing-gradients#sec-slopes",
+    "spread": "initialization#sec-variance-propagation",
+    "init": "initialization#sec-mismatch",
     "codes": "model-checkup#sec-checkup-codes",
     "limits": "model-checkup#sec-checkup-limits",
 }
@@ -448,7 +451,7 @@ class _Analysis:
                 "Gradients grow from the output towards the input, so the first layers take steps far "
                 "larger than the last: check the initialization scale (too large for the activation), "
                 "or clip the gradient norm.",
-                "gradients",
+                "exploding",
             )
 
     def check_saturation(self) -> None:
@@ -469,7 +472,7 @@ class _Analysis:
             "A saturated unit passes almost no gradient back, and a stack of them multiplies those small "
             "slopes. Pre-activations are too large: scale the initialization down (Xavier/LeCun for "
             "tanh and sigmoid), normalize, or use a non-saturating activation.",
-            "gradients",
+            "saturation",
         )
 
     def check_spread(self) -> None:
@@ -490,7 +493,7 @@ class _Analysis:
             "The forward signal fades or blows up with depth: the weight scale does not suit the "
             "activation. Initialize each layer with the scheme for its activation (Kaiming for "
             "ReLU, Xavier or LeCun for tanh), or add normalization.",
-            "init",
+            "spread",
         )
 
     def check_init(self) -> None:
