@@ -1,4 +1,4 @@
-"""Start the batch tests' background jobs when collection ends (see batch_background.py)."""
+"""Start the batch tests' background jobs once the selected tests are known (see batch_background.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     import batch_background
 
-    batch_background.start_for({Path(str(item.fspath)).stem for item in items})
+    batch_background.start_for({Path(str(item.fspath)).stem for item in session.items})
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
