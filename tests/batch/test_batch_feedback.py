@@ -30,6 +30,7 @@ from batch_nb import (
 
 from actgrader.batch import GradingOptions, grade_submissions
 from actgrader.batch.feedback_page import BY_HAND
+from actgrader.batch.gradescope import results_json
 from actgrader.batch.results import by_hand_column
 from actgrader.grading.secret import Secret
 from actgrader.links import book_url
@@ -279,3 +280,13 @@ def test_a_browser_shows_the_pages_without_running_or_loading_anything(graded):
         finally:
             browser.close()
     assert dialogs == [] and requests == []
+
+
+def test_the_hidden_cases_visibility_on_gradescope_is_the_instructors_choice(graded):
+    record = graded["results"]["writer"]
+    data = results_json(record, hidden_visibility="after_due_date")
+    hidden = [t for t in data["tests"] if "hidden" in t.get("tags", [])]
+    assert hidden and {t["visibility"] for t in hidden} == {"after_due_date"}
+    assert {t["visibility"] for t in data["tests"] if t not in hidden} == {"visible"}
+    with pytest.raises(ValueError, match="visibility must be one of"):
+        results_json(record, hidden_visibility="sometimes")  # type: ignore[arg-type]
