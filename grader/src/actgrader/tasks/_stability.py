@@ -148,3 +148,52 @@ def judge(
     raise Mistake(
         f"{name} is {_number(got, index)} {describe(index)} but should be {_number(want, index)}. {otherwise}"
     )
+
+
+ElementwiseJudge = Callable[[Any, Tensor, dict[torch.dtype, Tolerance]], None]
+
+
+def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_title: str) -> None:
+    """Register the five cases shared by the element-wise stability tasks (sigmoid, softplus).
+
+    ``judge_one(answer, x, tolerance)`` judges the learner's function on one input. The public
+    cases cover float32 and float64 grids to ±1e4, a 2-D batch and the left tail (judged
+    relatively, where every digit counts); the hidden ones draw random shapes, scales, dtypes
+    and tail points from the case's seed.
+    """
+
+    @task.case(points=1)
+    def float32_grid(answer: Any, ctx: Any) -> None:
+        """float32 inputs from -1e4 to 1e4"""
+        judge_one(answer, grid(torch.float32), LOOSE)
+
+    @task.case(points=1)
+    def float64_grid_and_batch(answer: Any, ctx: Any) -> None:
+        """float64 inputs from -1e4 to 1e4, and a 2-D batch"""
+        judge_one(answer, grid(torch.float64), LOOSE)
+        gen = torch.Generator().manual_seed(ctx.small_seed())
+        judge_one(answer, 30 * torch.randn(4, 5, generator=gen), LOOSE)
+
+    @task.case(points=1, title=left_tail_title)
+    def left_tail(answer: Any, ctx: Any) -> None:
+        for dtype, points in LEFT_TAIL.items():
+            judge_one(answer, torch.tensor(points, dtype=dtype), RELATIVE)
+
+    @task.case(points=1, hidden=True)
+    def random_tensors(answer: Any, ctx: Any) -> None:
+        """tensors of random shape, scale and dtype"""
+        rng = ctx.rng()
+        for _ in range(3):
+            shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+            dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
+            scale = float(10 ** rng.uniform(-1, 4))
+            gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+            judge_one(answer, scale * torch.randn(shape, generator=gen, dtype=dtype), LOOSE)
+
+    @task.case(points=1, hidden=True)
+    def random_tails(answer: Any, ctx: Any) -> None:
+        """random points in the left tail"""
+        rng = ctx.rng()
+        for dtype, points in LEFT_TAIL.items():
+            x = torch.tensor(rng.uniform(min(points), -10.0, size=8), dtype=dtype)
+            judge_one(answer, x, RELATIVE)

@@ -11,18 +11,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from actgrader.grading import CaseContext, Task
+from actgrader.grading import Task
 from actgrader.grading.answer import Answer
 from actgrader.reference import activations as ref
 from actgrader.tasks._stability import (
-    LEFT_TAIL,
-    LOOSE,
     OVERFLOW_TEXT,
-    RELATIVE,
     Known,
     Tolerance,
+    add_elementwise_cases,
     at_x,
-    grid,
     judge,
 )
 
@@ -83,44 +80,4 @@ def _judge(answer: Answer, x: Tensor, tolerance: dict[torch.dtype, Tolerance]) -
     )
 
 
-@TASK.case(points=1)
-def float32_grid(answer: Answer, ctx: CaseContext) -> None:
-    """float32 inputs from -1e4 to 1e4"""
-    _judge(answer, grid(torch.float32), LOOSE)
-
-
-@TASK.case(points=1)
-def float64_grid_and_batch(answer: Answer, ctx: CaseContext) -> None:
-    """float64 inputs from -1e4 to 1e4, and a 2-D batch"""
-    _judge(answer, grid(torch.float64), LOOSE)
-    gen = torch.Generator().manual_seed(ctx.small_seed())
-    _judge(answer, 30 * torch.randn(4, 5, generator=gen), LOOSE)
-
-
-@TASK.case(points=1)
-def left_tail(answer: Answer, ctx: CaseContext) -> None:
-    """the left tail keeps its digits (x down to -80 and -700)"""
-    for dtype, points in LEFT_TAIL.items():
-        _judge(answer, torch.tensor(points, dtype=dtype), RELATIVE)
-
-
-@TASK.case(points=1, hidden=True)
-def random_tensors(answer: Answer, ctx: CaseContext) -> None:
-    """tensors of random shape, scale and dtype"""
-    rng = ctx.rng()
-    for _ in range(3):
-        shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
-        dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
-        scale = float(10 ** rng.uniform(-1, 4))
-        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        _judge(answer, scale * torch.randn(shape, generator=gen, dtype=dtype), LOOSE)
-
-
-@TASK.case(points=1, hidden=True)
-def random_tails(answer: Answer, ctx: CaseContext) -> None:
-    """random points in the left tail"""
-    rng = ctx.rng()
-    for dtype, points in LEFT_TAIL.items():
-        low = min(points)
-        x = torch.tensor(rng.uniform(low, -10.0, size=8), dtype=dtype)
-        _judge(answer, x, RELATIVE)
+add_elementwise_cases(TASK, _judge, left_tail_title="the left tail keeps its digits (x down to -80 and -700)")
