@@ -12,8 +12,7 @@ CPU build of PyTorch.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -21,16 +20,7 @@ from torch import Tensor, nn
 from actgrader import datasets
 from actgrader.reference.initialization import Scheme
 from actgrader.reference.models import make_mlp
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from actgrader.reference.training import single_thread
 
 
 def steps_to_accuracy(
@@ -56,7 +46,7 @@ def steps_to_accuracy(
     ``max_steps``.
     """
     x, y = datasets.two_spirals(points, seed=data_seed)
-    with _one_thread():
+    with single_thread():
         model = make_mlp([2, *hidden, 2], activation, init=init, seed=seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one kernel per step: faster on CPU
         for step in range(1, max_steps + 1):

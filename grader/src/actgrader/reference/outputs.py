@@ -203,6 +203,18 @@ class ClassifierRun:
     logit_grad_norm: list[float]
 
 
+def _steps(measure: Callable[[], Tensor], opt: torch.optim.Optimizer, epochs: int) -> None:
+    """``epochs`` full-batch steps on the loss ``measure()`` returns (it also records the run's
+    figures), then one more ``measure()`` so the records describe the trained model too."""
+    with single_thread():
+        for _ in range(epochs):
+            loss = measure()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        measure()
+
+
 def train_classifier(
     model: nn.Module,
     x: Tensor,
@@ -234,13 +246,7 @@ def train_classifier(
             run.logit_grad_norm.append(float(grad.norm(dim=-1).mean()))
         return loss
 
-    with single_thread():
-        for _ in range(epochs):
-            loss = measure()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        measure()
+    _steps(measure, opt, epochs)
     return run
 
 
@@ -474,13 +480,7 @@ def train_multilabel(
             run.exact_match.append(float(right.all(dim=-1).float().mean()))
         return loss
 
-    with single_thread():
-        for _ in range(epochs):
-            loss = measure()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        measure()
+    _steps(measure, opt, epochs)
     return run
 
 
@@ -676,13 +676,7 @@ def train_multilabel_head(
             run.distance.append(float((p - y).abs().mean()))
         return value
 
-    with single_thread():
-        for _ in range(epochs):
-            value = measure()
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-        measure()
+    _steps(measure, opt, epochs)
     return run
 
 
