@@ -86,9 +86,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     )
     assert whole.returncode == 0, whole.stderr
 
+    # Its temporary folders (the fork server's home, the work root) cannot be removed by a grader
+    # killed with SIGKILL: they go under this test's folder.
+    (root / "tmp").mkdir()
     killed = subprocess.Popen(
         _command(root / "in", root / "resumed"),
-        env=_env(secret),
+        env=_env(secret) | {"TMPDIR": str(root / "tmp")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
