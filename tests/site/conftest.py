@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from sitebook import ROOT, BuildResult, Site
+from sitebook import ROOT, SITE_REPORT, BuildResult, Site
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,12 @@ def site(book_build: BuildResult) -> Site:
     if book_build.returncode != 0:
         pytest.fail(f"`make book` failed (exit {book_build.returncode}):\n{book_build.tail()}")
     return Site(book_build)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The browser test's report: where it is, and the heaviest pages."""
+    lines = config.stash.get(SITE_REPORT, None)
+    if lines:
+        terminalreporter.section("course site")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -8,11 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HTML = ROOT / "_build" / "html"
 EXECUTED = ROOT / "_build" / "jupyter_execute"
+# Where the browser test leaves screenshots and its report for a person to look at.
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+# The most a page may load of its own (its HTML, images and any other file that is not one
+# of the site's shared assets under _static/, which the browser caches across pages).
+PAGE_BUDGET_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -56,3 +62,13 @@ def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
 
     walk(toc)
     return [page.removesuffix(".md").removesuffix(".ipynb") for page in pages]
+
+
+def chapters(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every page of _toc.yml but the landing page (its root): the chapters."""
+    return toc_pages(toc_path)[1:]
+
+
+# What the browser test leaves for the end of the run (report path, heaviest pages);
+# conftest.py prints it in the terminal summary.
+SITE_REPORT = pytest.StashKey[list[str]]()

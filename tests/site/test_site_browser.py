@@ -1,10 +1,25 @@
 """The built site in a real browser (Playwright + Debian's Chromium), with no network.
 
-Every page of _toc.yml is served from 127.0.0.1 and opened in headless Chromium. Any request
-to another host is recorded and aborted, so the test can never reach the internet and any
-attempt fails it. For each page: the title and figures are visible, widgets render, math is
-typeset by MathJax, the console stays free of errors and nothing fails to load. Interactive
-figures must change their image when a control moves, without a kernel.
+The site is served from 127.0.0.1 and each page of _toc.yml is visited once
+(sitebrowser.visit_site: one browser, one context, two pages at a time); any request to
+another host is recorded and aborted, so the test never reaches the internet and any
+attempt fails it. The tests below judge what the visits recorded:
+
+* title, figures (a captioned figure must show an image, with real alt text), widgets,
+  typeset math, no Markdown table left as raw text;
+* no request to another host or failing, no console error (on the search page too);
+* every control of every widget moved: a ``PrecomputedFigure`` changes its picture and its
+  alternative text on every move, and every chapter has a control that changes a figure;
+* axe-core: no serious or critical violation, in light mode and (colours) in dark mode;
+  no transparent image on a dark background;
+* a phone-sized viewport: no sideways scrolling, the navigation drawer opens;
+* each page's own files within the budget (shared assets under _static/ excluded);
+* chapters: download buttons that serve the notebook and the source, a Binder button for
+  the repository of actgrader.links;
+* the site's search box finds a chapter by a term it teaches.
+
+Screenshots (desktop, dark, phone) land in _build/screenshots/ with a report of page
+weights and every accessibility finding; the heaviest pages are printed after the run.
 """
 
 from __future__ import annotations
@@ -12,29 +27,34 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
 
 import pytest
-from playwright import sync_api as playwright_api
-from sitebook import ROOT, Site, toc_pages
+from sitebook import PAGE_BUDGET_BYTES, SITE_REPORT, Site, chapters, toc_pages
+from sitebrowser import (
+    PHONE,
+    SETTINGS,
+    Failed,
+    Search,
+    Visit,
+    screenshot_path,
+    violations_text,
+    visit_site,
+    write_report,
+)
+
+from actgrader import links
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-# Pages that must hold an interactive figure (PrecomputedFigure) that the test moves.
-PAGES_WITH_INTERACTIVE_FIGURES = {"book/forward-propagation"}
+FAILING_IMPACTS = ("serious", "critical")
+# A term typed into the site's search -> a chapter that must be among the results.
+SEARCHES = {"vanishing": "book/vanishing-gradients", "softplus": "book/softsign-softplus"}
+
+PAGES = toc_pages()
+CHAPTERS = chapters()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -56,186 +76,155 @@ def base_url(site: Site) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def recorded(
+    base_url: str, site: Site, request: pytest.FixtureRequest
+) -> tuple[dict[str, Visit | Failed], dict[str, Search | Failed]]:
+    """Visit the pages (and search the terms) that the selected tests of this module need."""
+    selected = [item for item in request.session.items if item.module is request.module]
+    params = [getattr(item, "callspec", None) for item in selected]
+    docnames = {p.params["docname"] for p in params if p and "docname" in p.params}
+    terms = [p.params["term"] for p in params if p and "term" in p.params]
+    # Heaviest first, so that the two pages in flight finish close together.
+    ordered = sorted(docnames, key=lambda d: site.page(d).stat().st_size, reverse=True)
+    start = time.monotonic()
+    visits, searches = visit_site(base_url, ordered, dict.fromkeys(terms), start_page=PAGES[0])
+    done = [v for v in visits.values() if isinstance(v, Visit)]
+    if done:
+        request.config.stash[SITE_REPORT] = write_report(done, time.monotonic() - start)
+    return visits, searches
 
 
-@dataclass
-class PageLog:
-    """Everything a page did that the test judges: requests, console errors, failures."""
-
-    origin: str
-    requests: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    def is_local(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme == "data":
-            return True
-        if parts.scheme == "blob":  # object URLs the widget manager makes for images
-            return url.startswith(f"blob:{self.origin}/")
-        return f"{parts.scheme}://{parts.netloc}" == self.origin
+def _visit(recorded: Any, docname: str) -> Visit:
+    visit = recorded[0][docname]
+    if isinstance(visit, Failed):
+        pytest.fail(f"visiting {docname} failed:\n{visit.error}")
+    return visit
 
 
-@pytest.fixture
-def open_page(browser, base_url: str):
-    """A function that opens a docname in a fresh page and returns (page, log)."""
-    contexts = []
-
-    def open_(docname: str):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-        contexts.append(context)
-        log = PageLog(origin=base_url)
-
-        def route(route):
-            url = route.request.url
-            if log.is_local(url):
-                route.continue_()
-            else:
-                log.blocked.append(url)
-                route.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("request", lambda request: log.requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and log.console_errors.append(message.text))
-        page.on("pageerror", lambda error: log.console_errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", lambda request: log.failures.append(f"{request.url}: {request.failure}"))
-        page.on("response", lambda r: r.status >= 400 and log.failures.append(f"{r.status} {r.url}"))
-        page.goto(f"{base_url}/{docname}.html", wait_until="networkidle")
-        _wait_for_mathjax(page)
-        _wait_for_widgets(page)
-        return page, log
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def _wait_for_mathjax(page) -> None:
-    """Wait until MathJax has typeset the page (if the page loads MathJax)."""
-    page.wait_for_function("() => document.readyState === 'complete'")
-    if page.evaluate("() => window.MathJax !== undefined"):
-        page.wait_for_function("() => window.MathJax.startup !== undefined && window.MathJax.startup.promise")
-        page.evaluate("() => window.MathJax.startup.promise.then(() => true)")
-
-
-def _widget_views(page) -> int:
-    return page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
-
-
-def _wait_for_widgets(page) -> None:
-    views = _widget_views(page)
-    if views:
-        page.wait_for_function(
-            "n => document.querySelectorAll('.widget-subarea > .jupyter-widgets').length >= n", arg=views
-        )
-
-
-PAGES = toc_pages()
+def test_every_toc_page_but_the_landing_page_is_a_chapter():
+    assert PAGES[0] == "book/intro" and CHAPTERS == PAGES[1:] and CHAPTERS
 
 
 @pytest.mark.parametrize("docname", PAGES)
-def test_page_renders_offline_without_errors(open_page, docname: str):
-    page, log = open_page(docname)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{docname.replace('/', '__')}.png"), full_page=True)
+def test_page_shows_its_title_figures_widgets_and_math(recorded, docname: str):
+    facts = _visit(recorded, docname).facts
+    assert facts["h1"], f"{docname}: no visible h1"
+    assert facts["title"].startswith(facts["h1"]), f"{docname}: h1 {facts['h1']!r} vs title {facts['title']!r}"
+    assert facts["hiddenFigures"] == 0, f"{docname}: {facts['hiddenFigures']} hidden figure(s)"
+    assert facts["brokenImages"] == [], f"{docname}: images that did not load: {facts['brokenImages']}"
+    assert facts["widgetsRendered"] >= facts["widgetViews"], f"{docname}: widgets did not render"
+    assert facts["widgetsHidden"] == 0, f"{docname}: {facts['widgetsHidden']} widget(s) not visible"
+    assert facts["mathUntypeset"] == 0, f"{docname}: {facts['mathUntypeset']} of {facts['math']} formulas untypeset"
+    assert facts["mathErrors"] == 0, f"{docname}: MathJax reported a TeX error"
+    assert facts["rawMarkdownTables"] == 0, f"{docname}: a Markdown table shows as raw text"
 
-    # The title: the page's h1 is visible and names the page.
-    heading = page.locator("article h1").first
-    assert heading.is_visible(), f"{docname}: no visible h1"
-    title = heading.inner_text().strip().rstrip("#").strip()
-    assert title and page.title().startswith(title), f"{docname}: h1 {title!r} vs title {page.title()!r}"
 
-    # Figures: every figure and every output image is visible and actually loaded.
-    for figure in page.locator("article figure").all():
-        assert figure.is_visible(), f"{docname}: a figure is hidden"
-    images = page.locator("article img").all()
-    for image in images:
-        assert image.is_visible(), f"{docname}: image {image.get_attribute('src')} is hidden"
-        assert image.evaluate("img => img.complete && img.naturalWidth > 0"), f"{docname}: an image did not load"
+@pytest.mark.parametrize("docname", PAGES)
+def test_captioned_figures_show_an_image_with_alt_text(recorded, docname: str):
+    """A caption with no image under it is a figure cell whose output went missing."""
+    facts = _visit(recorded, docname).facts
+    missing = facts["captionedWithoutImage"]
+    assert missing == [], f"{docname}: captions without an image: {missing}"
+    assert facts["fileNameAlts"] == [], f"{docname}: images whose alt text is a file name: {facts['fileNameAlts']}"
 
-    # Widgets: each widget view in the page rendered into a visible widget.
-    views = _widget_views(page)
-    rendered = page.locator(".widget-subarea > .jupyter-widgets")
-    assert rendered.count() >= views
-    for index in range(rendered.count()):
-        assert rendered.nth(index).is_visible(), f"{docname}: widget {index} is not visible"
 
-    # Math: every math element was typeset, without TeX errors.
-    math = page.locator("main .math")
-    if math.count():
-        untypeset = page.evaluate(
-            "() => [...document.querySelectorAll('main .math')].filter(e => !e.querySelector('mjx-container')).length"
-        )
-        assert untypeset == 0, f"{docname}: {untypeset} of {math.count()} formulas were not typeset"
-        assert page.locator("mjx-merror").count() == 0, f"{docname}: MathJax reported a TeX error"
-
+@pytest.mark.parametrize("docname", PAGES)
+def test_nothing_leaves_the_host_and_the_console_stays_clean(recorded, docname: str):
+    log = _visit(recorded, docname).log
+    assert log.requests, f"{docname}: no request recorded"
     assert log.blocked == [], f"{docname}: requests to other hosts: {log.blocked}"
-    assert all(log.is_local(url) for url in log.requests)
     assert log.failures == [], f"{docname}: failed requests: {log.failures}"
     assert log.console_errors == [], f"{docname}: console errors: {log.console_errors}"
 
 
-def _visible_image(figure) -> tuple[str, bytes]:
-    """(src, screenshot bytes) of the one image the figure currently shows."""
-    images = [image for image in figure.locator("img").all() if image.is_visible()]
-    assert len(images) == 1, f"expected one visible image, found {len(images)}"
-    image = images[0]
-    image.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
-    return image.get_attribute("src") or "", image.screenshot()
+@pytest.mark.parametrize("docname", PAGES)
+def test_controls_change_the_figure_without_a_kernel(recorded, docname: str):
+    """Every widget has controls that change its figure; every chapter has such a widget.
 
-
-def test_pages_with_interactive_figures_are_in_the_book():
-    assert PAGES_WITH_INTERACTIVE_FIGURES <= set(PAGES)
+    A ``PrecomputedFigure`` must change its picture and its alternative text on every move;
+    another widget (e.g. an overlay whose hidden layers have sliders too) needs one move
+    that changes its picture.
+    """
+    page = _visit(recorded, docname)
+    if docname in CHAPTERS:
+        assert page.widgets, f"{docname}: a chapter without a widget (CONTRIBUTING: one control per chapter)"
+    for widget in range(page.widgets):
+        moves = [m for m in page.moves if m.widget == widget]
+        assert moves, f"{docname}: widget {widget + 1} has no control the test could move"
+        for move in (m for m in moves if m.precomputed):
+            assert move.pixels_changed, f"{docname}: {move.control} kept the same picture"
+            assert move.alt_changed, f"{docname}: {move.control}: alt text {move.alt_before} -> {move.alt_after}"
+        assert any(m.pixels_changed for m in moves), f"{docname}: no control of widget {widget + 1} changes it"
+    if docname in CHAPTERS:
+        assert any(m.pixels_changed for m in page.moves), f"{docname}: no control changes a figure"
 
 
 @pytest.mark.parametrize("docname", PAGES)
-def test_controls_change_the_figure_without_a_kernel(open_page, docname: str):
-    page, log = open_page(docname)
-    figures = page.locator(".precomputed-figure").all()
-    if docname in PAGES_WITH_INTERACTIVE_FIGURES:
-        assert figures, f"{docname} has no interactive figure"
-    for figure in figures:
-        figure.scroll_into_view_if_needed()
-        moved = 0
-        # Toggle buttons: click every button that is not selected, one after the other.
-        for group in figure.locator(".widget-toggle-buttons").all():
-            for button in group.locator("button").all():
-                if "mod-active" in (button.get_attribute("class") or ""):
-                    continue
-                before = _visible_image(figure)
-                button.click()
-                page.wait_for_timeout(100)
-                after = _visible_image(figure)
-                assert after[0] != before[0], f"{docname}: clicking {button.inner_text()!r} kept the same image"
-                assert after[1] != before[1], f"{docname}: clicking {button.inner_text()!r} kept the same picture"
-                moved += 1
-        # Sliders: one step with the keyboard (back if the handle is at the end).
-        for handle in figure.locator(".noUi-handle").all():
-            before = _visible_image(figure)
-            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
-            handle.focus()
-            page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
-            page.wait_for_timeout(100)
-            after = _visible_image(figure)
-            assert after[0] != before[0] and after[1] != before[1], f"{docname}: the slider did not change the image"
-            moved += 1
-        # Dropdowns: pick the next option.
-        for select in figure.locator("select").all():
-            before = _visible_image(figure)
-            count = select.locator("option").count()
-            select.select_option(index=(select.evaluate("s => s.selectedIndex") + 1) % count)
-            page.wait_for_timeout(100)
-            after = _visible_image(figure)
-            assert after[0] != before[0] and after[1] != before[1], f"{docname}: the dropdown did not change the image"
-            moved += 1
-        assert moved, f"{docname}: an interactive figure has no control the test could move"
-    assert log.blocked == [] and log.failures == [] and log.console_errors == []
+def test_no_serious_accessibility_violation(recorded, docname: str):
+    found = violations_text(_visit(recorded, docname).axe_light, FAILING_IMPACTS)
+    assert not found, f"{docname}: axe-core (light mode):\n{found}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_dark_mode_is_readable_and_figures_stay_visible(recorded, docname: str):
+    page = _visit(recorded, docname)
+    found = violations_text(page.axe_dark, FAILING_IMPACTS)
+    assert not found, f"{docname}: axe-core (dark mode):\n{found}"
+    assert page.dark_transparent == [], f"{docname}: transparent images on a dark background: {page.dark_transparent}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_phone_viewport_scrolls_only_down_and_keeps_the_navigation(recorded, docname: str):
+    page = _visit(recorded, docname)
+    phone = page.phone
+    assert phone["scrollWidth"] <= phone["width"], (
+        f"{docname}: at {PHONE['width']} px the page is {phone['scrollWidth']} px wide; out: {phone['culprits']}"
+    )
+    assert page.nav_links_on_phone >= len(PAGES), f"{docname}: the drawer shows {page.nav_links_on_phone} page links"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_weight_stays_under_budget(recorded, docname: str):
+    page = _visit(recorded, docname)
+    own = page.own_files()
+    assert f"/{docname}.html" in own, f"{docname}: its own HTML is not among the files it loaded: {sorted(own)}"
+    heaviest = sorted(own.items(), key=lambda item: item[1], reverse=True)[:3]
+    assert page.own_bytes <= PAGE_BUDGET_BYTES, (
+        f"{docname} loads {page.own_bytes / 1e6:.2f} MB of its own (budget {PAGE_BUDGET_BYTES / 1e6:.1f} MB); "
+        f"heaviest: {heaviest}"
+    )
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_screenshots_are_saved(recorded, docname: str):
+    shots = _visit(recorded, docname).screenshots
+    assert shots == [screenshot_path(setting, docname) for setting in SETTINGS]
+    assert all(shot.is_file() and shot.stat().st_size > 10_000 for shot in shots), shots
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_chapter_has_download_and_launch_buttons(recorded, docname: str):
+    page = _visit(recorded, docname)
+    facts = page.facts
+    assert facts["downloadButtonVisible"], f"{docname}: no visible download button"
+    assert any(url.endswith(f"/{docname}.ipynb") for url in facts["downloadNotebook"]), facts["downloadNotebook"]
+    assert any(url.endswith(f"/{docname}.md") for url in facts["downloadSource"]), facts["downloadSource"]
+    assert page.downloads and all(status == 200 for status in page.downloads.values()), page.downloads
+    owner_repo = links.REPOSITORY_URL.removeprefix("https://github.com/")
+    assert owner_repo != links.REPOSITORY_URL, "the launch buttons below assume a GitHub repository"
+    binder = [url for url in facts["launch"] if url.startswith("https://mybinder.org/v2/gh/")]
+    assert binder, f"{docname}: no Binder launch button among {facts['launch']}"
+    assert binder[0].startswith(f"https://mybinder.org/v2/gh/{owner_repo}/"), binder[0]
+    assert binder[0].endswith(f"?urlpath=lab/tree/{docname}.md"), binder[0]
+
+
+@pytest.mark.parametrize(("term", "expected"), SEARCHES.items())
+def test_search_finds_the_chapter(recorded, term: str, expected: str):
+    """A term typed into the search box of the landing page lists the chapter that teaches it."""
+    assert expected in PAGES
+    search = recorded[1][term]
+    if isinstance(search, Failed):
+        pytest.fail(f"searching {term!r} failed:\n{search.error}")
+    assert f"/{expected}.html" in search.results, f"searching {term!r} found {search.results}, not {expected}"
+    log = search.log
+    assert log.blocked == [] and log.failures == [] and log.console_errors == [], log

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+from importlib.metadata import version
 from pathlib import Path
 
+import pydata_sphinx_theme
 import yaml
 from sitebook import ROOT, toc_pages
 
@@ -83,3 +85,30 @@ def test_standard_folders_are_excluded_even_when_absent():
         assert _excluded(name), name
     for name in ("README.md", "CONTRIBUTING.md"):
         assert _excluded(name), name
+
+
+def test_launch_buttons_and_dark_mode_settings():
+    launch = CONFIG["launch_buttons"]
+    assert launch["binderhub_url"] == "https://mybinder.org"
+    assert not launch.get("colab_url"), "Colab opens only .ipynb files; the chapters are MyST markdown"
+    theme = SPHINX["html_theme_options"]
+    assert theme["use_download_button"] is True
+    assert theme["navbar_persistent"] == []  # no second search field in a header bar
+    assert SPHINX["html_context"]["default_mode"] == "auto"  # follow the reader's system setting
+
+
+def test_the_course_site_extension_is_loaded():
+    assert "course_site" in SPHINX["extensions"]
+    assert (ROOT / CONFIG["sphinx"]["local_extensions"]["course_site"] / "course_site.py").is_file()
+
+
+def test_overridden_theme_templates_match_the_installed_theme():
+    """tools/site/templates holds edited copies of pydata-sphinx-theme components.
+
+    They were copied from version 0.17.1; a different version may have changed the
+    originals, so an upgrade must look at them again (and update this version).
+    """
+    assert version("pydata-sphinx-theme") == "0.17.1"
+    components = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "components"
+    for template in (ROOT / "tools" / "site" / "templates").glob("*.html"):
+        assert (components / template.name).is_file(), f"the theme has no component {template.name} any more"

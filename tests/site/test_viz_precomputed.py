@@ -7,6 +7,7 @@ function, nested stacks, and browser-side links from each control to the stacks 
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 
@@ -17,7 +18,7 @@ from ipywidgets.embed import embed_data
 from ipywidgets.widgets.widget_link import Link
 from PIL import Image
 
-from actgrader.viz import Control, PrecomputedFigure, new_figure, png_bytes
+from actgrader.viz import AltImage, Control, PrecomputedFigure, new_figure, png_bytes
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -62,7 +63,7 @@ def test_every_frame_is_the_render_function_output(figure):
         expected = png_bytes(fig)
         plt.close(fig)
         assert figure.frame(color=color, size=size) == expected
-        assert figure.image(color=color, size=size).value == expected
+        assert figure.image(color=color, size=size).png == expected
 
 
 def test_frames_differ_and_are_small_pngs(figure):
@@ -81,7 +82,7 @@ def test_stacks_nest_one_level_per_control(figure):
     for inner in outer.children:
         assert isinstance(inner, widgets.Stack)
         assert len(inner.children) == len(SIZES)
-        assert all(isinstance(image, widgets.Image) for image in inner.children)
+        assert all(isinstance(image, AltImage) for image in inner.children)
 
 
 def test_each_control_is_jslinked_to_every_stack_of_its_level(figure):
@@ -101,7 +102,7 @@ def test_defaults_select_the_default_frame(figure):
     assert figure.controls["color"].index == COLORS.index("green")
     assert figure.controls["size"].index == 0
     assert figure.visible_image() is figure.image(color="green", size=SIZES[0])
-    assert figure.visible_image().value == figure.frame()
+    assert figure.visible_image().png == figure.frame()
 
 
 def test_controls_use_the_requested_widgets(figure):
@@ -127,7 +128,9 @@ def test_embedded_state_carries_links_and_images(figure):
     assert len(ours) == len(figure.links)
     assert {link["target"][1] for link in ours} == {"selected_index"}
     images = [figure.image(color=c, size=n) for c, n in itertools.product(COLORS, SIZES)]
-    assert all(state[image.model_id]["model_name"] == "ImageModel" for image in images)
+    for image in images:
+        assert state[image.model_id]["model_name"] == "HTMLModel"
+        assert state[image.model_id]["state"]["value"] == image.value  # the <img> with its alt text
 
 
 def test_mapping_options_pass_values_and_show_labels():
@@ -137,7 +140,7 @@ def test_mapping_options_pass_values_and_show_labels():
         seen.append(act)
         return draw("black", 1 + len(seen))
 
-    fig = PrecomputedFigure(render, [Control("act", {"ReLU": "relu", "tanh": "tanh"})])
+    fig = PrecomputedFigure(render, [Control("act", {"ReLU": "relu", "tanh": "tanh"})], caption="c")
     assert seen == ["relu", "tanh"]
     assert fig.controls["act"].options == (("ReLU", "relu"), ("tanh", "tanh"))
     assert fig.controls["act"].label == "ReLU"
@@ -146,7 +149,7 @@ def test_mapping_options_pass_values_and_show_labels():
 
 def test_figures_are_closed_after_rendering():
     before = set(plt.get_fignums())
-    PrecomputedFigure(lambda size: draw("red", size), [Control("size", SIZES)])
+    PrecomputedFigure(lambda size: draw("red", size), [Control("size", SIZES)], caption="c")
     assert set(plt.get_fignums()) == before
 
 
@@ -154,13 +157,13 @@ def test_render_may_return_png_bytes():
     fig = draw("red", 1)
     png = png_bytes(fig)
     plt.close(fig)
-    assert PrecomputedFigure(lambda k: png, [Control("k", [1, 2])]).frame(k=2) == png
+    assert PrecomputedFigure(lambda k: png, [Control("k", [1, 2])], caption="c").frame(k=2) == png
 
 
 @pytest.mark.parametrize("result", [b"not a png", "a string", None])
 def test_render_must_return_a_figure_or_png(result):
     with pytest.raises(TypeError):
-        PrecomputedFigure(lambda k: result, [Control("k", [1])])
+        PrecomputedFigure(lambda k: result, [Control("k", [1])], caption="c")
 
 
 def test_too_many_frames_are_refused_before_rendering():
@@ -168,12 +171,12 @@ def test_too_many_frames_are_refused_before_rendering():
         raise AssertionError("must not render")
 
     with pytest.raises(ValueError, match="max_frames"):
-        PrecomputedFigure(render, [Control("a", range(8)), Control("b", range(8))], max_frames=48)
+        PrecomputedFigure(render, [Control("a", range(8)), Control("b", range(8))], caption="c", max_frames=48)
 
 
 def test_too_heavy_frames_are_refused():
     with pytest.raises(ValueError, match="max_bytes"):
-        PrecomputedFigure(lambda size: draw("red", size), [Control("size", SIZES)], max_bytes=1_000)
+        PrecomputedFigure(lambda size: draw("red", size), [Control("size", SIZES)], caption="c", max_bytes=1_000)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +190,7 @@ def test_bad_controls_are_refused(options, default, message):
 
 def test_duplicate_control_names_are_refused():
     with pytest.raises(ValueError, match="share a name"):
-        PrecomputedFigure(lambda x: b"", [Control("x", [1]), Control("x", [2])])
+        PrecomputedFigure(lambda x: b"", [Control("x", [1]), Control("x", [2])], caption="c")
 
 
 def test_unknown_control_values_are_refused(figure):
@@ -195,3 +198,54 @@ def test_unknown_control_values_are_refused(figure):
         figure.frame(colour="red")
     with pytest.raises(ValueError):
         figure.frame(color="purple")
+
+
+def test_every_frame_names_the_values_it_shows(figure):
+    """Each frame's alternative text is the caption followed by the values it was drawn for."""
+    alts = []
+    for color, size in itertools.product(COLORS, SIZES):
+        image = figure.image(color=color, size=size)
+        assert image.alt == f"test figure (color: {color}, size: {size})"
+        assert f'alt="{image.alt}"' in image.value
+        alts.append(image.alt)
+    assert len(set(alts)) == len(alts)
+
+
+def test_alt_overrides_the_caption_and_labels_name_the_controls():
+    fig = PrecomputedFigure(
+        lambda act, k: draw("red", k),
+        [Control("act", {"Leaky ReLU": "leaky"}), Control("k", [1, 2], label="layers K", kind="slider")],
+        caption="A long caption.",
+        alt="Fitted curves.",
+    )
+    assert fig.image(act="leaky", k=2).alt == "Fitted curves (act: Leaky ReLU, layers K: 2)"
+    assert fig.controls["k"].description == "layers K"
+    assert fig.controls["act"].description == "act"
+
+
+def test_caption_is_required_and_shown_as_text():
+    with pytest.raises(TypeError):
+        PrecomputedFigure(lambda k: draw("red", k), [Control("k", [1])])  # type: ignore[call-arg]
+    for caption in ("", "   "):
+        with pytest.raises(ValueError, match="caption"):
+            PrecomputedFigure(lambda k: draw("red", k), [Control("k", [1])], caption=caption)
+    fig = PrecomputedFigure(lambda k: draw("red", k), [Control("k", [1])], caption="x < 1 & y")
+    assert fig.caption_widget.value == "<p class='precomputed-figure-caption'>x &lt; 1 &amp; y</p>"
+    assert fig.caption_widget is fig.children[-1]
+
+
+def test_alt_image_shows_the_png_with_its_alt_text_escaped():
+    fig = draw("red", 1)
+    png = png_bytes(fig)
+    plt.close(fig)
+    image = AltImage(png, 'x < 1 & "y"', width="100%")
+    html = image.value
+    assert html.startswith('<img src="data:image/png;base64,')
+    assert base64.b64decode(html.split("base64,")[1].split('"')[0]) == png
+    assert 'alt="x &lt; 1 &amp; &quot;y&quot;"' in html
+    assert "width:100%" in html
+    assert image.png == png and image.alt == 'x < 1 & "y"'
+    with pytest.raises(ValueError):
+        AltImage(png, " ")
+    with pytest.raises(TypeError):
+        AltImage(b"GIF89a", "a gif")

@@ -9,14 +9,16 @@ deliberately not called ``_static``: Jupyter Book injects every .js/.css found i
 ``_static`` folder into every page, and these files must load only where they are needed.
 
 ``vendor/widgets/``
-    ``require.js``, ``setup.js`` (:data:`WIDGETS_SETUP_JS` below) and ``embed-amd.js``, the
+    ``require.js``, ``setup.js`` (:data:`WIDGETS_SETUP_JS` below: icon fonts, MathJax 3 for
+    widget labels, names for slider handles) and ``embed-amd.js``, the
     ipywidgets HTML manager: myst-nb adds the three, in that order, only to pages that hold
     widget state (``nb_ipywidgets_js`` in ``_config.yml``). The manager's Font Awesome icon
-    fonts go to ``@jupyter-widgets/html-manager/dist/`` below it: the manager computes the
-    fonts' URL from require.js's ``baseUrl``, which ``setup.js`` points at this folder. (By
-    default the fonts would be requested next to each page, so an ``html_extra_path`` at
-    the site root does not work for pages in ``book/``.) Only the woff2 files are copied:
-    every browser able to run the manager picks woff2 first.
+    fonts go to ``@jupyter-widgets/html-manager/dist/`` below it, and ``setup.js`` tells the
+    manager so (``window.__jupyter_widgets_assets_path__``). Without that, each of the
+    bundle's two modules computes the fonts' URL from its own require.js module path (one
+    ends in ``@jupyter-widgets/``, the other in ``@jupyter-widgets/html-manager/dist/``), next
+    to each page by default. Only the woff2 files are copied: every browser able to run the
+    manager picks woff2 first.
 
 ``vendor/mathjax/``
     ``tex-mml-chtml.js`` (``mathjax_path``) and its CommonHTML woff fonts, nothing else.
@@ -25,6 +27,9 @@ deliberately not called ``_static``: Jupyter Book injects every .js/.css found i
     reports it: add the extension to ``MATHJAX_EXTRA`` below if a chapter really needs one.
     MathJax's LICENSE goes along; require.js carries its license in its header (the widget
     manager's npm package ships no separate license file).
+
+Not copied: ``axe-core`` (a devDependency in package.json), which only the browser test
+injects into pages to audit them (tests/site/test_site_browser.py); the site never loads it.
 """
 
 from __future__ import annotations
@@ -66,13 +71,15 @@ WIDGETS_SETUP_JS = """\
   "use strict";
   var here = new URL("./", document.currentScript.src).href;
 
-  // 1. The manager derives the URL of its icon fonts from require.js's baseUrl, which by
-  //    default is the page's own folder: fonts would then be looked for next to every page
-  //    (book/@jupyter-widgets/...). Point baseUrl at this folder instead, where
-  //    copy_assets.py puts the fonts; this works at any page depth and under any sub-path.
-  //    The manager's own modules are bundled in embed-amd.js, so require.js fetches nothing
-  //    from baseUrl but those fonts.
+  // 1. Icon fonts. The manager's bundle holds two modules ("@jupyter-widgets/html-manager"
+  //    and ".../html-manager/dist/libembed-amd"), and each derives the URL of its icon fonts
+  //    from its own module path under require.js's baseUrl (by default the page's folder:
+  //    book/@jupyter-widgets/...). Both honour __jupyter_widgets_assets_path__: point it at
+  //    the one folder where copy_assets.py puts the fonts. This works at any page depth and
+  //    under any sub-path. baseUrl goes here too, so that nothing is ever looked for beside
+  //    the page (the manager's modules are bundled: require.js fetches nothing itself).
   window.require.config({ baseUrl: here });
+  window.__jupyter_widgets_assets_path__ = here + "@jupyter-widgets/html-manager/dist/";
 
   // 2. The manager typesets widget labels with the MathJax 2 API (MathJax.Hub.Queue); the
   //    site runs MathJax 3, which has no Hub, so every label would throw "Cannot read
@@ -100,6 +107,28 @@ WIDGETS_SETUP_JS = """\
       },
     };
   });
+
+  // 3. The manager gives a slider's handle (the element with role="slider" that takes the
+  //    keyboard) no name: screen readers announce an unnamed slider, and axe-core reports
+  //    "ARIA input fields must have an accessible name" (serious). Name each handle after
+  //    its widget's description label, as the widget shows it, whenever widgets render.
+  var labels = 0;
+  function nameSliderHandles() {
+    var handles = document.querySelectorAll(".widget-slider .noUi-handle:not([aria-labelledby])");
+    handles.forEach(function (handle) {
+      var widget = handle.closest(".widget-slider");
+      var label = widget.querySelector(":scope > .widget-label");
+      if (!label || !label.textContent.trim()) {
+        return;  // no description: nothing to name it by (the browser test reports it)
+      }
+      if (!label.id) {
+        labels += 1;
+        label.id = "widget-slider-label-" + labels;
+      }
+      handle.setAttribute("aria-labelledby", label.id);
+    });
+  }
+  new MutationObserver(nameSliderHandles).observe(document.documentElement, { childList: true, subtree: true });
 })();
 """
 

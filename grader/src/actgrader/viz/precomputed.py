@@ -9,12 +9,13 @@ and then never changes.
 The approach
 ------------
 :class:`PrecomputedFigure` calls your ``render`` function once per combination of control
-values at build time, keeps each figure as a small PNG in an ``ipywidgets.Image``, and puts the
-images in ``ipywidgets.Stack`` widgets (one level of nesting per control). Each control's
-``index`` is linked to the stacks' ``selected_index`` with :func:`ipywidgets.jslink`, a link
-that lives in the browser. Moving a control therefore changes the visible image with no
-kernel; in Jupyter the very same widget works the same way. There is one code path and one
-``render`` function, so the live notebook and the static page cannot disagree.
+values at build time, keeps each figure as a small PNG in an image widget (with alternative
+text: :class:`~actgrader.viz.image.AltImage`), and puts the images in ``ipywidgets.Stack``
+widgets (one level of nesting per control). Each control's ``index`` is linked to the
+stacks' ``selected_index`` with :func:`ipywidgets.jslink`, a link that lives in the browser.
+Moving a control therefore changes the visible image with no kernel; in Jupyter the very
+same widget works the same way. There is one code path and one ``render`` function, so the
+live notebook and the static page cannot disagree.
 
 Use it in a chapter
 -------------------
@@ -34,18 +35,29 @@ Use it in a chapter
             Control("depth", [2, 3, 4], label="layers", kind="slider"),  # values
         ],
         caption="What a small network fits, by activation and depth.",
+        alt="A curve fitted to sine data",  # optional; the caption by default
     )
 
 Make the cell's last expression the widget (tag the cell ``hide-input``). ``render`` is
 called with keyword arguments named after the controls.
+
+Accessibility
+-------------
+A figure needs words for readers who cannot see it. The ``caption`` (required, plain text)
+is shown under the figure, and every frame carries an alternative text naming the control
+values it was drawn for, e.g. "A curve fitted to sine data (activation: ReLU, layers K: 3)".
+Frames are :class:`~actgrader.viz.image.AltImage` widgets (an ``<img>`` with ``alt``):
+``ipywidgets.Image`` cannot carry alternative text (see that module). Every control is
+labelled with its ``label`` (or name); the slider's handle is tied to that label by
+``setup.js`` on the static site (see tools/vendor/copy_assets.py).
 
 Budget
 ------
 Every frame is embedded in the page (base64 in the widget state), so the number of frames
 is the product of the option counts and each costs several kB. Keep it to a few
 dozen frames: ``max_frames`` and ``max_bytes`` stop the build with a clear message
-when a widget would make its page heavy (the course keeps each page's own assets under
-about 1 MB). Small figures (``new_figure`` defaults) and ``dpi=80`` with a palette
+when a widget would make its page heavy (the browser test holds each page's own files to
+2 MB). Small figures (``new_figure`` defaults) and ``dpi=80`` with a palette
 (``colors``) give about 5 to 10 kB per line-plot frame (base64 in the page adds a third).
 Precompute expensive work (training, sweeps) once before the widget, and let ``render``
 only draw: it runs once per frame, at build time.
@@ -54,12 +66,14 @@ Testing
 -------
 ``tests/site/test_site_browser.py`` opens every page of the book in Chromium, with no
 network, and moves every control of every ``precomputed-figure`` it finds, checking that
-the displayed image changes. Add a chapter to ``PAGES_WITH_INTERACTIVE_FIGURES`` there
-so that the test also fails if the figure disappears.
+the displayed image and its alternative text change. Every chapter (every page of
+``_toc.yml`` but the landing page) must hold at least one control that changes a figure,
+so a chapter whose widget disappears fails the test.
 """
 
 from __future__ import annotations
 
+import html
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +84,7 @@ import matplotlib.pyplot as plt
 from ipywidgets.widgets.widget_link import Link
 from matplotlib.figure import Figure
 
+from actgrader.viz.image import AltImage
 from actgrader.viz.style import png_bytes
 
 Render = Callable[..., Figure | bytes]
@@ -89,7 +104,8 @@ class Control:
     ``options`` is either a sequence of values (each shown as ``str(value)``) or a mapping
     ``{label: value}``. ``default`` is the value shown first (the first option if omitted).
     ``kind`` picks the widget: ``"toggle"`` (buttons, best for up to ~5 choices),
-    ``"dropdown"`` or ``"slider"`` (ordered values such as a depth or a scale).
+    ``"dropdown"`` or ``"slider"`` (ordered values such as a depth or a scale). The label
+    (``name`` if omitted) is shown beside the control and names it for screen readers.
     """
 
     name: str
@@ -124,6 +140,11 @@ class Control:
         return [value for _, value in self._pairs]
 
     @property
+    def description(self) -> str:
+        """What the control is called on the page (its ``label``, else its ``name``)."""
+        return self.label if self.label is not None else self.name
+
+    @property
     def default_index(self) -> int:
         return 0 if self.default is None else self.index_of(self.default)
 
@@ -143,7 +164,7 @@ class Control:
         return cls(
             options=list(self._pairs),
             index=self.default_index,
-            description=self.label if self.label is not None else self.name,
+            description=self.description,
             style=style,
         )
 
@@ -156,6 +177,10 @@ class PrecomputedFigure(widgets.VBox):
     It is called once for every combination of the ``controls``' options, in order, at
     construction time.
 
+    ``caption`` (plain text, required) is shown under the figure. ``alt`` says in a few words
+    what the figure shows (the caption if omitted); each frame's alternative text is ``alt``
+    followed by the control values it shows (:meth:`alt_text`).
+
     Attributes: ``controls`` (name -> selection widget), ``frames`` (index tuple -> PNG
     bytes), ``stack`` (the outer :class:`ipywidgets.Stack`). The box carries the CSS class
     ``precomputed-figure`` so that a page or a test can find it.
@@ -166,7 +191,8 @@ class PrecomputedFigure(widgets.VBox):
         render: Render,
         controls: Sequence[Control],
         *,
-        caption: str | None = None,
+        caption: str,
+        alt: str | None = None,
         dpi: float = 80,
         colors: int | None = 96,
         max_frames: int = 48,
@@ -174,6 +200,10 @@ class PrecomputedFigure(widgets.VBox):
     ) -> None:
         if not controls:
             raise ValueError("a PrecomputedFigure needs at least one Control")
+        if not isinstance(caption, str) or not caption.strip():
+            raise ValueError("a PrecomputedFigure needs a caption: readers of the page (and screen readers) see it")
+        if alt is not None and not alt.strip():
+            raise ValueError("alt must say what the figure shows; leave it out to use the caption")
         names = [c.name for c in controls]
         if len(set(names)) != len(names):
             raise ValueError(f"two controls share a name: {names}")
@@ -188,6 +218,8 @@ class PrecomputedFigure(widgets.VBox):
             )
 
         self.render = render
+        self.caption = caption.strip()
+        self.alt = (alt if alt is not None else self.caption).strip()
         self.control_specs: tuple[Control, ...] = tuple(controls)
         self.frames: dict[tuple[int, ...], bytes] = {}
         for index in itertools.product(*(range(n) for n in shape)):
@@ -208,20 +240,25 @@ class PrecomputedFigure(widgets.VBox):
             for spec, stacks in zip(controls, stacks_by_level, strict=True)
             for stack in stacks
         ]
-        children: list[widgets.Widget] = [*self.controls.values(), self.stack]
-        if caption:
-            children.append(widgets.HTML(f"<p class='precomputed-figure-caption'>{caption}</p>"))
-        super().__init__(children)
+        self.caption_widget = widgets.HTML(f"<p class='precomputed-figure-caption'>{html.escape(self.caption)}</p>")
+        super().__init__([*self.controls.values(), self.stack, self.caption_widget])
         self.add_class("precomputed-figure")
 
     def _build(self, level: int, prefix: tuple[int, ...], stacks_by_level: list[list[widgets.Stack]]) -> widgets.Widget:
         if level == len(self.control_specs):
-            return widgets.Image(value=self.frames[prefix], format="png", layout=widgets.Layout(max_width="100%"))
+            return AltImage(self.frames[prefix], self.alt_text(prefix), layout=widgets.Layout(max_width="100%"))
         spec = self.control_specs[level]
         children = [self._build(level + 1, (*prefix, i), stacks_by_level) for i in range(len(spec.values))]
         stack = widgets.Stack(children, selected_index=spec.default_index)
         stacks_by_level[level].append(stack)
         return stack
+
+    def alt_text(self, index: tuple[int, ...]) -> str:
+        """The alternative text of the frame at ``index``: ``alt`` and the values it shows."""
+        values = ", ".join(
+            f"{spec.description}: {spec.labels[i]}" for spec, i in zip(self.control_specs, index, strict=True)
+        )
+        return f"{self.alt.rstrip('.')} ({values})"
 
     @property
     def links(self) -> list[Link]:
@@ -242,14 +279,14 @@ class PrecomputedFigure(widgets.VBox):
         """The PNG shown for these control values."""
         return self.frames[self.index_of(**values)]
 
-    def image(self, **values: Any) -> widgets.Image:
-        """The ``Image`` widget shown for these control values."""
+    def image(self, **values: Any) -> AltImage:
+        """The image widget shown for these control values."""
         node: widgets.Widget = self.stack
         for i in self.index_of(**values):
             node = node.children[i]
         return node
 
-    def visible_image(self) -> widgets.Image:
+    def visible_image(self) -> AltImage:
         """The image the stacks currently select (as far as the Python side knows)."""
         node: widgets.Widget = self.stack
         while isinstance(node, widgets.Stack):

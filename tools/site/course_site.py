@@ -1,0 +1,110 @@
+"""Sphinx extension: how the course site reads (accessibility and small screens).
+
+Loaded by ``_config.yml`` (``sphinx: local_extensions``). Each fix below answers a finding
+of the browser test (tests/site/test_site_browser.py: axe-core, a phone-sized viewport,
+dark mode) and is made where the markup comes from, rather than patched in the page:
+
+* ``templates/``: two theme components whose accessible name did not contain their
+  visible text (axe ``label-content-name-mismatch``, serious): the search field (named
+  "Search" while it shows "Search Ctrl+K") and the colour-mode button (named "Color mode"
+  while its icons' titles read "Light Dark System Settings").
+* The fold of a ``hide-input`` cell (myst-nb's ``<summary aria-label="Toggle hidden
+  content">`` around "Show code cell source"): the same mismatch. The summary is named by
+  the text it shows.
+* Figures: Sphinx writes an image's file name as its ``alt`` when none is given, so a
+  screen reader read "../_images/9463acbe....png". An image inside a captioned figure
+  without an ``alt`` of its own gets the caption's text (a cell's
+  ``mystnb: image: alt:`` still wins).
+* ``static/course/course.css``: narrow screens and dark mode (see the file).
+* The chapter's notebook that readers download (``_sources/<page>.ipynb``, copied by the
+  theme from ``_build/jupyter_execute/``): myst-nb 1.4 writes that file from the notebook
+  as read, before merging the outputs it takes from the execution cache (it writes
+  ``notebook``, not ``nb_client.notebook``, in ``myst_nb/sphinx_.py``). After a change to a
+  chapter's prose alone (a cache hit), the download had no outputs at all. The outputs are
+  merged in from the same cache record the page was rendered from.
+
+Nothing here loads anything from the internet.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from docutils import nodes
+from jupyter_cache import get_cache
+from myst_nb.sphinx_ import HideCodeCellNode
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+CSS_FILE = "course/course.css"
+
+
+def _add_paths(app: Sphinx, config: Config) -> None:
+    # First in templates_path, so these components win over the theme's own.
+    config.templates_path.insert(0, str(TEMPLATES))
+    config.html_static_path.append(str(STATIC))
+
+
+def _visit_hidden_input(self: Any, node: HideCodeCellNode) -> None:
+    """myst-nb's markup for a folded cell, minus the summary's mismatched aria-label."""
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n')
+    self.body.append("<summary>\n")
+    self.body.append(f'<p class="collapsed admonition-title">{escape(node["prompt_show"])}</p>\n')
+    self.body.append(f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}</p>\n')
+    self.body.append("</summary>\n")
+
+
+def _depart_hidden_input(self: Any, node: HideCodeCellNode) -> None:
+    self.body.append("</details>\n")
+
+
+class CaptionAsAlt(SphinxPostTransform):
+    """Give every image of a captioned figure that has no ``alt`` the caption's text."""
+
+    default_priority = 900
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        for figure in self.document.findall(nodes.figure):
+            captions = [child for child in figure.children if isinstance(child, nodes.caption)]
+            if not captions:
+                continue
+            text = " ".join(captions[0].astext().split())
+            for image in figure.findall(nodes.image):
+                if not image.get("alt"):
+                    image["alt"] = text
+
+
+def _restore_cached_outputs(app: Sphinx, doctree: nodes.document) -> None:
+    """Put the cached outputs back into jupyter_execute/<page>.ipynb (see the module docstring)."""
+    if app.config.nb_execution_mode != "cache":
+        return
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{app.env.docname}.ipynb"
+    if not path.is_file():
+        return
+    notebook = nbformat.read(path, as_version=4)
+    if any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"):
+        return  # executed in this build: written with its outputs
+    cache = get_cache(str(Path(app.srcdir) / app.config.nb_execution_cache_path))
+    try:
+        _, merged = cache.merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache: nothing to merge
+        return
+    nbformat.write(merged, path)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", _add_paths)
+    app.add_css_file(CSS_FILE)
+    app.add_node(HideCodeCellNode, override=True, html=(_visit_hidden_input, _depart_hidden_input))
+    app.add_post_transform(CaptionAsAlt)
+    app.connect("doctree-read", _restore_cached_outputs)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
