@@ -17,7 +17,7 @@ help:
 	@echo "make lab        open the exercises in JupyterLab with the grader importable"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make bench      run the benchmarks and write bench/RESULTS.md"
-	@echo "make lint       ruff on the grader, tests and tools"
+	@echo "make lint       ruff on the grader, tests, tools and bench"
 
 env: $(STAMP)
 

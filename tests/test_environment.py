@@ -33,6 +33,7 @@ def test_environment_yml_lists_exactly_the_requirements():
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert _pins(pip_section) == requirements
     assert "-e ./grader" in pip_section
+    assert "-c constraints.txt" in pip_section  # every transitive version, as `make env`
     assert "python=3.11" in env["dependencies"]
 
 

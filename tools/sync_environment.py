@@ -3,8 +3,9 @@
     python tools/sync_environment.py          # rewrite environment.yml
     python tools/sync_environment.py --check  # exit 1 if environment.yml is out of date
 
-Every requirement goes into the pip section with its exact pin, so conda and pip users get the
-same versions; conda itself only provides Python, pip and Node.js (for the site's JavaScript).
+Every requirement goes into the pip section with its exact pin, and constraints.txt fixes every
+transitive version, so conda and pip users get the same versions; conda itself only provides
+Python, pip and Node.js (for the site's JavaScript).
 Runs with the standard library only.
 """
 
@@ -50,7 +51,9 @@ def render_environment(pins: list[tuple[str, str]]) -> str:
         "  - pip:",
     ]
     lines += [f"      - {name}=={version}" for name, version in pins]
-    lines.append("      - -e ./grader")
+    # The same transitive versions as `make env` (pip reads the section as a requirements file
+    # written beside environment.yml, so the relative paths resolve from the repository root).
+    lines += ["      - -c constraints.txt", "      - -e ./grader"]
     return "\n".join(lines) + "\n"
 
 

@@ -90,3 +90,17 @@ def test_the_readme_documents_every_column():
     header = _report("healthy").table()[0]
     missing = [column for column in header[1:] if column not in section]
     assert not missing, f"grader/README.md does not explain the columns: {missing}"
+
+
+def test_the_readme_example_is_what_the_tool_prints(monkeypatch):
+    monkeypatch.delenv(BOOK_URL_ENV, raising=False)
+    section = _readme_section()
+    marker = "`actgrader.checkup.examples.dead_relus()`):\n\n```text\n"
+    quoted = section.split(marker, 1)[1].split("\n```", 1)[0]
+    assert quoted == str(_report("dead ReLUs")).rstrip("\n")
+
+
+def test_the_readme_lists_every_section_findings_link_to():
+    section = " ".join(_readme_section().split())
+    missing = [target for target in SECTIONS.values() if target.split("#")[1] not in section]
+    assert not missing, f"grader/README.md does not list these links of the findings: {missing}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
-from actgrader import notebook
+from actgrader import links, notebook
 from actgrader.grading.secret import SECRET_ENV
 from actgrader.reference import forward as ref
 from actgrader.tasks import UnknownTask, get_task
@@ -84,3 +85,20 @@ def test_learner_receives_copies_not_the_checks_tensors(capsys):
 def test_unknown_task_ids_are_explained():
     with pytest.raises(UnknownTask, match="known tasks"):
         notebook.check("no_such_task", _my_forward)
+
+
+def _relu_whatever_the_activation(x, weights, activation):
+    h = x
+    for w in weights[:-1]:
+        h = torch.relu(h @ w.T)
+    return h @ weights[-1].T
+
+
+def test_readme_shows_what_check_prints(monkeypatch, capsys):
+    """The self-check output quoted in README.md is what check() prints for that wrong answer."""
+    monkeypatch.delenv(links.BOOK_URL_ENV, raising=False)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "applies ReLU whatever\nactivation it is given" in readme
+    quoted = readme.split("forward_pass: ", 1)[1].split("\n```", 1)[0]
+    notebook.check("forward_pass", _relu_whatever_the_activation)
+    assert capsys.readouterr().out.rstrip("\n") == "forward_pass: " + quoted

@@ -1,4 +1,4 @@
-"""The model check-up: seed 004's "what to inspect" list, run on a model and one batch.
+"""The model check-up: the "what to inspect" list of the course's sources, run on a model and one batch.
 
 Explained in the chapter "The model check-up" (``book/model-checkup.md``); the reasons behind
 each finding are in the chapters its link points to.
