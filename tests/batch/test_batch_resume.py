@@ -99,8 +99,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(results.glob("*.json")):
         time.sleep(0.02)
-    # The grader's fork server and the sandboxed children it forked, just before the kill.
+    # The grader's fork server and the sandboxed children it forked, just before the kill. Between
+    # two submissions a worker may have no child for a moment: wait (briefly) until one is running,
+    # so that the kill always lands on a grader with children to clean up.
     tree = psutil.Process(killed.pid).children(recursive=True)
+    while len(tree) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+        tree = psutil.Process(killed.pid).children(recursive=True)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     done_at_kill = sorted(p.stem for p in results.glob("*.json"))

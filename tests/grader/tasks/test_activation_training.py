@@ -183,3 +183,14 @@ def test_the_notebook_states_the_settings_and_seeds_the_checks_use():
     assert f"two hidden layers of {WIDTHS[1]}" in text and WIDTHS[1] == WIDTHS[2] and len(WIDTHS) == 4
     assert f"sine_regression({POINTS}, seed={DATA_SEED})" in demo and f"widths = {list(WIDTHS)}" in demo
     assert f", {LR:g}, {EPOCHS})" in demo and "manual_seed(0)" in demo and 0 in PUBLIC_SEEDS
+
+
+def made_up_curves(x, y, weights, activation, lr, epochs):
+    """No training: falling curves invented so that the sigmoid's ends highest."""
+    rank = {torch.sigmoid: 4.0, torch.tanh: 3.0, torch.relu: 2.0}.get(activation, 1.0)
+    return [rank * (1 - 0.5 * i / epochs) for i in range(epochs)]
+
+
+def test_curves_that_only_have_the_property_earn_nothing():
+    result = grade_locally("activation_training", made_up_curves)
+    assert result.earned == 0, [(o.name, o.passed) for o in result.outcomes]

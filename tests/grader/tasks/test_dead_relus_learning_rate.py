@@ -42,7 +42,7 @@ def right(x, y, weights, biases, lr, epochs, seed):
 
 
 def unshuffled(x, y, weights, biases, lr, epochs, seed):
-    """Visits the examples in their given order: another run of the same experiment, which is fine."""
+    """Visits the examples in their given order: not the run the task specifies for this seed."""
     return _dead(x, *_train(x, y, weights, biases, lr, epochs, seed, order="fixed"))
 
 
@@ -59,7 +59,14 @@ def counts_alive(x, y, weights, biases, lr, epochs, seed):
     return [1 - f for f in right(x, y, weights, biases, lr, epochs, seed)]
 
 
-@pytest.mark.parametrize("answer", [right, unshuffled])
+def made_up(x, y, weights, biases, lr, epochs, seed):
+    """Honest without training; afterwards, numbers invented to have the property (no training at all)."""
+    if epochs == 0:
+        return _dead(x, weights, biases)
+    return [min(1.0, lr / 2)] * (len(weights) - 1)
+
+
+@pytest.mark.parametrize("answer", [right])
 def test_a_faithful_training_loop_earns_full_marks(answer):
     result = grade_locally("dead_relus_learning_rate", answer)
     assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
@@ -69,9 +76,17 @@ def test_a_faithful_training_loop_earns_full_marks(answer):
     ("answer", "fragment"),
     [
         (never_steps, "Training changed nothing"),
-        (rates_swapped, "The too-large steps should kill far more units"),
+        (rates_swapped, "the training the task describes leaves"),
+        (unshuffled, "torch.randperm(len(x), generator=gen) at the start of every epoch"),
+        (made_up, "the training the task describes leaves"),
         (counts_alive, "That is the fraction of units still alive"),
     ],
 )
 def test_wrong_answer_is_named(answer, fragment):
     assert_fails_with("dead_relus_learning_rate", answer, fragment)
+
+
+@pytest.mark.parametrize("answer", [made_up, rates_swapped])
+def test_numbers_that_only_have_the_property_earn_only_the_untrained_case(answer):
+    result = grade_locally("dead_relus_learning_rate", answer)
+    assert [o.name for o in result.outcomes if o.passed] == ["no_training"]

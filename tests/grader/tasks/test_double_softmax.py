@@ -184,3 +184,13 @@ def test_with_fewer_classes_the_gap_can_close():
     fixed = ref.double_softmax_curve(x, y, weights, task.LR, task.STEPS, False)[-1]
     doubled = ref.double_softmax_curve(x, y, weights, task.LR, task.STEPS, True)[-1]
     assert doubled < task.FACTOR * fixed
+
+
+def made_up_curves(x, y, weights, lr, steps, softmax_first):
+    """No training: flat curves invented so that the fix ends five times lower."""
+    return [5.0 if softmax_first else 1.0] * steps
+
+
+def test_curves_that_only_have_the_property_earn_nothing():
+    result = grade_locally("double_softmax", made_up_curves)
+    assert result.earned == 0, [(o.name, o.passed) for o in result.outcomes]

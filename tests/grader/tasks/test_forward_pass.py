@@ -59,6 +59,15 @@ def casts_to_float32(x, weights, activation):
     return h
 
 
+def casts_to_float64(x, weights, activation):
+    h = x.double()
+    for k, w in enumerate(weights):
+        h = h @ w.double().T
+        if k < len(weights) - 1:
+            h = activation(h)
+    return h
+
+
 @pytest.mark.parametrize(
     ("answer", "fragment"),
     [
@@ -68,6 +77,7 @@ def casts_to_float32(x, weights, activation):
         (always_relu, "used ReLU whatever `activation` it was given"),
         (column_vectors, "It looks transposed"),
         (casts_to_float32, "keep the dtype of the input"),
+        (casts_to_float64, "keep the dtype of the input (torch.float32)"),
     ],
 )
 def test_wrong_answer_is_named(answer, fragment):

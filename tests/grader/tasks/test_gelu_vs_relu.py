@@ -78,3 +78,14 @@ def test_counting_only_strictly_negative_inputs_misses_relus_kink():
     result = grade_locally("gelu_vs_relu", negative_inputs)
     messages = {o.name: o.message for o in result.outcomes if not o.passed}
     assert "PyTorch uses the left slope, 0" in messages["exact_zeros"]
+
+
+def relu_only(z, activation):
+    """The lazy answer: ReLU's zeros, and none for every other activation."""
+    return non_positive_inputs(z, activation) if activation is torch.relu else 0.0
+
+
+def test_assuming_smooth_activations_never_block_fails_in_their_far_tail():
+    result = assert_fails_with("gelu_vs_relu", relu_only, "the slope underflows")
+    failed = {o.name for o in result.outcomes if not o.passed}
+    assert "other_activations" in failed and "random_layers" in failed

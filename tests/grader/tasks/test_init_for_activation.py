@@ -47,3 +47,23 @@ def test_lecun_for_tanh_and_kaiming_for_the_relu_family_earn_full_marks():
 )
 def test_mismatch_is_named(answer, fragment):
     assert_fails_with("init_for_activation", answer, fragment)
+
+
+def tuned_to_one_width(activation, fan_in, fan_out):
+    """Ignores the layer: the standard deviations that suit 48-unit layers (Glorot for tanh, Kaiming else)."""
+    return math.sqrt(1 / 48) if activation == "tanh" else math.sqrt(2 / 48)
+
+
+def test_a_constant_tuned_to_one_width_fails_the_other():
+    result = assert_fails_with("init_for_activation", tuned_to_one_width, "Measured: the spread")
+    assert result.earned == 0, [(o.name, o.passed) for o in result.outcomes]
+
+
+def kaiming_with_fan_out(activation, fan_in, fan_out):
+    return math.sqrt(1 / fan_out) if activation == "tanh" else math.sqrt(2 / fan_out)
+
+
+def test_fan_out_mode_is_accepted_on_square_layers():
+    """PyTorch's mode="fan_out" keeps the backward pass instead; in the square layers checked it is the same."""
+    result = grade_locally("init_for_activation", kaiming_with_fan_out)
+    assert result.earned == result.max_points

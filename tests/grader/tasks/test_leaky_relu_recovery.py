@@ -63,6 +63,29 @@ def as_tuple(x, y, weights, biases, negative_slope, lr, epochs, seed):
     return result["passing"], result["loss"]
 
 
+def made_up(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    """Honest without training; afterwards, numbers invented to have the property (no training at all)."""
+    if epochs == 0:
+        return right(x, y, weights, biases, negative_slope, lr, epochs, seed)
+    return {"passing": [1.0 if negative_slope else 0.5] * (len(weights) - 1), "loss": 0.0}
+
+
+def wrong_loss_after_training(x, y, weights, biases, negative_slope, lr, epochs, seed):
+    """The right passing fractions, but the loss of the untrained network."""
+    result = right(x, y, weights, biases, negative_slope, lr, epochs, seed)
+    result["loss"] = right(x, y, weights, biases, negative_slope, lr, 0, seed)["loss"]
+    return result
+
+
+def test_numbers_that_only_have_the_property_earn_only_the_untrained_cases():
+    result = grade_locally("leaky_relu_recovery", made_up)
+    assert sorted(o.name for o in result.outcomes if o.passed) == [
+        "untrained_leaky",
+        "untrained_other_networks",
+        "untrained_relu",
+    ]
+
+
 def test_the_slope_definition_earns_full_marks():
     result = grade_locally("leaky_relu_recovery", right)
     assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
@@ -74,6 +97,8 @@ def test_the_slope_definition_earns_full_marks():
         (positive_output_counts, "still passes gradient: its slope there is negative_slope"),
         (always_relu, "still passes gradient: its slope there is negative_slope"),
         (summed_loss, "summed cross-entropy"),
+        (made_up, "the training the task describes gives"),
+        (wrong_loss_after_training, 'your result["loss"] is'),
         (as_tuple, 'Return a dict with two entries: {"passing"'),
     ],
 )

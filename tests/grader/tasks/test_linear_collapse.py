@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+import torch
 
 from .helpers import assert_fails_with
 
@@ -31,6 +32,13 @@ def last_matrix_only(weights):
     return weights[-1]
 
 
+def complex_matrix(weights):
+    product = weights[0]
+    for w in weights[1:]:
+        product = w @ product
+    return product.to(torch.complex64) + 5j  # .double() would drop the 5j
+
+
 @pytest.mark.parametrize(
     ("answer", "fragment"),
     [
@@ -38,6 +46,7 @@ def last_matrix_only(weights):
         (transposed, "transposed"),
         (elementwise, "raised RuntimeError"),
         (last_matrix_only, "shape"),
+        (complex_matrix, "holds complex numbers"),
     ],
 )
 def test_wrong_answer_is_named(answer, fragment):

@@ -116,3 +116,27 @@ def test_a_plain_autograd_answer_earns_full_marks_as_floats_or_tensors(answer):
 def test_wrong_answer_is_named(answer, fragment):
     _MODEL.clear()
     assert_fails_with("weight_gradient_norms", answer, fragment)
+
+
+def made_up_norms(x, y, weights, biases, activation):
+    """No backpropagation: norms invented so that the sigmoid's vanish and ReLU's do not."""
+    n = len(weights)
+    return [1.0] * n if activation is torch.relu else [10.0 ** (k - n) for k in range(n)]
+
+
+def summed_loss(x, y, weights, biases, activation):
+    """A plausible slip: the summed cross-entropy (every norm len(x) times too large, the ratios unchanged)."""
+    params = [w.clone().requires_grad_(True) for w in weights]
+    h = x
+    for k, (w, b) in enumerate(zip(params, biases, strict=True)):
+        h = h @ w.T + b
+        if k < len(params) - 1:
+            h = activation(h)
+    grads = torch.autograd.grad(F.cross_entropy(h, y, reduction="sum"), params)
+    return [g.norm().item() for g in grads]
+
+
+@pytest.mark.parametrize("answer", [made_up_norms, summed_loss])
+def test_norms_that_only_have_the_property_earn_nothing(answer):
+    result = grade_locally("weight_gradient_norms", answer)
+    assert result.earned == 0, [(o.name, o.passed) for o in result.outcomes]

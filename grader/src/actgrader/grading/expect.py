@@ -106,6 +106,9 @@ def close(
     none matches (a generic one is used if omitted).
     """
     got_t = tensor(got, name=name, accept_numpy=True)
+    if got_t.is_complex():
+        # _matches compares real numbers (.double() would drop the imaginary part).
+        raise Mistake(f"{name} holds complex numbers; it should hold real ones.")
     want_t = torch.as_tensor(want)
     if _matches(got_t, want_t, rtol, atol):
         return got_t

@@ -6,7 +6,8 @@ conventions), returning the loss *before* each of the ``epochs`` updates. The ch
 over the data, the initial weights (so "the same seed" means the same starting point) and the
 hyper-parameters, compares the curve with :func:`actgrader.reference.training.train_mlp`, and
 checks a property of the four activations over several initial weights: with the notebook's
-settings every curve falls and the sigmoid network ends highest. That property is verified
+settings every curve falls and the sigmoid network ends highest (on curves that match the
+reference's for those weights, so that curves made up to have the property earn nothing). That property is verified
 for every seed hidden cases may draw (:data:`SEED_POOL`) by the task's tests.
 """
 
@@ -246,11 +247,9 @@ def each_activation(answer: Answer, ctx: CaseContext) -> None:
 
 def _falls_and_sigmoid_ends_highest(answer: Answer, seed: int) -> None:
     x, y, weights = notebook_problem(seed)
-    with single_thread():
-        curves = {
-            name: as_curve(answer(x, y, weights, Ref(path), LR, EPOCHS), EPOCHS)
-            for name, (path, _) in ACTIVATIONS.items()
-        }
+    # Each curve must first be the reference's for this seed: judging the ordering alone would
+    # credit curves made up to have it.
+    curves = {name: judge_curve(answer, x, y, weights, name, LR, EPOCHS) for name in ACTIVATIONS}
     names = list(curves)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:

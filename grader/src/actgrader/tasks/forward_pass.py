@@ -34,7 +34,8 @@ def _judge(answer: Answer, x: torch.Tensor, weights: list[torch.Tensor], act_nam
     act = _ACTIVATIONS[act_name]
     got = answer(x, weights, Ref(act_name))
     want = ref.forward_pass(x, weights, act)
-    expect.tensor(got, name="the output", shape=want.shape)
+    # The dtype of x, whatever it is: a network that upcasts float32 to float64 is not the one asked for.
+    expect.tensor(got, name="the output", shape=want.shape, dtype=x.dtype)
     identity = lambda h: h
     mistakes = [
         (

@@ -5,8 +5,11 @@ batch of pre-activations ``z`` where the slope of ``activation`` (a function the
 over, e.g. ``torch.relu``) is exactly 0. It is compared with
 :func:`actgrader.reference.dead_relu.zero_gradient_fraction`. ReLU blocks the gradient of
 every non-positive pre-activation, about half of a standard normal batch; GELU, SiLU and Leaky
-ReLU block none. The prose part of the task (why GELU in transformers, ReLU in CNNs) is graded
-by an instructor with the rubric in the solution notebook.
+ReLU block none there, but in float32 the smooth ones' slopes underflow to exactly 0 far in
+their left tails (GELU's below about -6, ELU's and SiLU's below about -100), which a case
+checks so that "none for every smooth activation" cannot pass without autograd. The prose
+part of the task (why GELU in transformers, ReLU in CNNs) is graded by an instructor with the
+rubric in the solution notebook.
 """
 
 from __future__ import annotations
@@ -80,6 +83,18 @@ def _known(z: Tensor, name: str) -> list[tuple[str, float]]:
             right * z.numel(),
         ),
     ]
+    if name != "relu":
+        known.append(
+            (
+                (
+                    f"Your fraction is 0, but on this batch {label}'s slope is exactly 0 at {right:.1%} of the "
+                    "entries: far in its left tail the slope underflows (in float32 GELU's below about -6, "
+                    "ELU's and SiLU's below about -100), so those entries pass no gradient either. Take the "
+                    "gradient with autograd and count its zeros rather than assuming there are none."
+                ),
+                0.0,
+            )
+        )
     if name == "relu":
         known.insert(
             0,
@@ -131,13 +146,23 @@ def exact_zeros(answer: Answer, ctx: CaseContext) -> None:
         _judge(answer, z, name)
 
 
+def _uniform(seed: int, shape: tuple[int, ...], low: float, high: float) -> Tensor:
+    return low + (high - low) * torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+
+
 @TASK.case(points=1)
 def other_activations(answer: Answer, ctx: CaseContext) -> None:
-    """a Leaky ReLU and an ELU layer, and a ReLU layer pushed negative (mean -1)"""
+    """a Leaky ReLU and an ELU layer, a ReLU layer pushed negative (mean -1), and far left tails in float32"""
     z = _normal(ctx.small_seed(), (30, 40))
     _judge(answer, z, "leaky_relu")
     _judge(answer, z, "elu")
     _judge(answer, _normal(ctx.small_seed() + 1, (30, 40), mean=-1.0), "relu")
+    # In float32 the slope underflows to exactly 0 far left: GELU's below about -6, ELU's and
+    # SiLU's below about -100. There, too, no gradient passes.
+    _judge(answer, _uniform(ctx.small_seed() + 2, (30, 40), -14.0, -2.0), "gelu")
+    far = _uniform(ctx.small_seed() + 3, (30, 40), -150.0, -50.0)
+    _judge(answer, far, "elu")
+    _judge(answer, far, "silu")
 
 
 @TASK.case(points=2, hidden=True)
@@ -153,3 +178,7 @@ def random_layers(answer: Answer, ctx: CaseContext) -> None:
         if rng.random() < 0.5:
             z = torch.where(torch.rand(shape, generator=torch.Generator().manual_seed(ctx.small_seed())) < 0.2, 0.0, z)
         _judge(answer, z, name)
+    # and one far left tail in float32, where the slope of every smooth activation underflows
+    low = float(rng.uniform(-200.0, -20.0))
+    tail = _uniform(int(rng.integers(2**31)), (int(rng.integers(10, 40)), 20), low, low / 10)
+    _judge(answer, tail, str(rng.choice(["gelu", "silu", "elu"])))

@@ -4,10 +4,11 @@ The learner writes ``leaky_relu_recovery(x, y, weights, biases, negative_slope, 
 seed)``: the training of the task before with ``LeakyReLU(negative_slope)`` units, returning
 ``{"passing": [...], "loss": ...}``, the fraction of each hidden layer's units whose slope is
 non-zero on at least one training example (so that gradient descent can still move them) and
-the final training loss. Without training both are compared exactly with
-:func:`actgrader.reference.dead_relu.leaky_relu_run`; after training at the large learning
-rate the chapter's finding is checked as a property over seeds: with Leaky ReLU every unit
-still passes gradient, with ReLU (``negative_slope = 0``) many do not.
+the final training loss. Both are compared with
+:func:`actgrader.reference.dead_relu.leaky_relu_run`, without training and after training
+at the large learning rate (the task spells out the loop, so the same seed means the same
+run); over those seeds the chapter's finding is checked as a property: with Leaky ReLU every
+unit still passes gradient, with ReLU (``negative_slope = 0``) many do not.
 """
 
 from __future__ import annotations
@@ -116,16 +117,54 @@ def _untrained_problem(
     return x, y, weights, biases
 
 
+def _trained(
+    answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float, seed: int
+) -> Tensor:
+    """The learner's passing fractions after the scenario's training, checked against the reference's run.
+
+    The task spells out the loop, so the same seed means the same run: the fractions must be the
+    reference's (within one unit of a layer) and the loss too (relative tolerance ``LOSS_RTOL``).
+    The property over seeds is then read from numbers that really come from training.
+    """
+    hidden = len(weights) - 1
+    lr, epochs = common.LARGE_LR, common.SCENARIO_EPOCHS
+    passing, loss = _read(answer(x, y, weights, biases, slope, lr, epochs, seed), hidden)
+    want = ref.leaky_relu_run(x, y, weights, biases, slope, lr, epochs, seed)
+    want_passing = torch.tensor(want["passing"], dtype=torch.float64)
+    want_loss = want["loss"]
+    assert isinstance(want_loss, float)
+    same_passing = bool(((passing - want_passing).abs() <= common.UNIT_TOLERANCE).all())
+    same_loss = (not math.isfinite(want_loss) and not math.isfinite(loss)) or math.isclose(
+        loss, want_loss, rel_tol=common.LOSS_RTOL
+    )
+    if same_passing and same_loss:
+        return passing
+    if not same_passing and slope != 0 and not bool((passing == 1).all()):
+        raise Mistake(
+            f"After training with Leaky ReLU (slope {slope:g}) your result says only "
+            f"{float(passing.min()):.0%} of a layer's units pass gradient. " + NEGATIVE_SIDE
+        )
+    if same_passing and math.isclose(loss, want_loss * len(x), rel_tol=common.LOSS_RTOL):
+        raise Mistake(
+            'result["loss"] is the summed cross-entropy; report the mean over all examples, as F.cross_entropy does.'
+        )
+    what = 'result["passing"]' if not same_passing else 'result["loss"]'
+    shown = passing.tolist() if not same_passing else loss
+    expected = want["passing"] if not same_passing else want_loss
+    raise Mistake(
+        f"After {epochs} epochs at lr {lr:g} with negative_slope {slope:g} (seed {seed}) your {what} is {shown}; "
+        f"the training the task describes gives {expected}. " + common.TRAINING_LOOP
+    )
+
+
 def check_scenario(answer: Answer, seeds: list[int], data_seed: int) -> None:
     """The property: after the large rate, Leaky ReLU keeps every unit passing gradient and ReLU does not."""
     x, y = common.spirals(common.SCENARIO_POINTS, data_seed)
-    hidden = len(common.SCENARIO_WIDTHS) - 2
     relu_passing = []
     for seed in seeds:
         weights, biases = common.network(common.SCENARIO_WIDTHS, seed)
-        args = (x, y, weights, biases)
-        leaky, _ = _read(answer(*args, SLOPE, common.LARGE_LR, common.SCENARIO_EPOCHS, seed), hidden)
-        relu, _ = _read(answer(*args, 0.0, common.LARGE_LR, common.SCENARIO_EPOCHS, seed), hidden)
+        leaky = _trained(answer, x, y, weights, biases, SLOPE, seed)
+        relu = _trained(answer, x, y, weights, biases, 0.0, seed)
         if not bool((leaky == 1).all()):
             raise Mistake(
                 f"After training with Leaky ReLU (slope {SLOPE:g}) your result says only "
