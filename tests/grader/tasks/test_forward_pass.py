@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from .helpers import assert_fails_with
 
@@ -50,22 +51,22 @@ def column_vectors(x, weights, activation):
     return h  # forgot to transpose back
 
 
-def casts_to_float32(x, weights, activation):
-    h = x.float()
-    for k, w in enumerate(weights):
-        h = h @ w.float().T
-        if k < len(weights) - 1:
-            h = activation(h)
-    return h
+def _casts_to(dtype):
+    """A forward pass computed in ``dtype`` whatever the input's dtype."""
+
+    def casts(x, weights, activation):
+        h = x.to(dtype)
+        for k, w in enumerate(weights):
+            h = h @ w.to(dtype).T
+            if k < len(weights) - 1:
+                h = activation(h)
+        return h
+
+    return casts
 
 
-def casts_to_float64(x, weights, activation):
-    h = x.double()
-    for k, w in enumerate(weights):
-        h = h @ w.double().T
-        if k < len(weights) - 1:
-            h = activation(h)
-    return h
+casts_to_float32 = _casts_to(torch.float32)
+casts_to_float64 = _casts_to(torch.float64)
 
 
 @pytest.mark.parametrize(
