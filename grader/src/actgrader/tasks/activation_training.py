@@ -250,11 +250,7 @@ def _falls_and_sigmoid_ends_highest(answer: Answer, seed: int) -> None:
     # Each curve must first be the reference's for this seed: judging the ordering alone would
     # credit curves made up to have it.
     curves = {name: judge_curve(answer, x, y, weights, name, LR, EPOCHS) for name in ACTIVATIONS}
-    names = list(curves)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            if torch.equal(curves[a], curves[b]):
-                raise Mistake(f"The {a} and {b} curves are identical: your function ignores `activation`.")
+    names = list(curves)  # (an answer that ignores `activation` is named by judge_curve)
     for name, curve in curves.items():
         if not bool(torch.isfinite(curve).all()) or not curve[-1] < curve[0]:
             raise Mistake(

@@ -189,8 +189,6 @@ def _check_vanishing(answer: Answer, seeds: list[int], width: int, batch: int) -
         sig = _judge(answer, x, y, weights, biases, "torch.sigmoid")
         relu = _judge(answer, x, y, weights, biases, "torch.relu")
         sig_ratio, relu_ratio = float(sig[0] / sig[-1]), float(relu[0] / relu[-1])
-        if sig_ratio > 1 / SIGMOID_RATIO_BELOW:
-            raise Mistake(REVERSED)
         if not sig_ratio < SIGMOID_RATIO_BELOW:
             raise Mistake(
                 f"With the sigmoid your first layer's gradient is {sig_ratio:.1e} times the last layer's; "
