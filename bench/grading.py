@@ -13,9 +13,11 @@ secret and the same per-cell timeout. Printed figures:
 * both wall times (each command from start to exit) and their ratio (target: actgrade at most
   1/3 of nbgrader's time on 2 cores), submissions per minute for each;
 * the per-submission overhead of actgrade above the checks' own compute: a submission's
-  grading time in actgrade minus the time the same answer cells and the same check cases take
-  in one plain process (no sandbox, no fork, no socket); median and 90th percentile over the
-  submissions that neither sleep nor hang (target: under 0.3 s);
+  grading time in actgrade (a second run, with one job, so that two jobs competing for two
+  cores do not count as overhead) minus the time the same answer cells and the same check
+  cases take in one plain process (no sandbox, no fork, no socket); median and 90th percentile
+  over the submissions that neither sleep nor hang (target: under 0.3 s), and the 90th
+  percentile with the parallel jobs for comparison;
 * the peak resident memory of a grading worker (a sandboxed child; the pages it shares with
   the fork server, torch included, are counted);
 * how many submissions got the same points per task from both tools.
@@ -211,13 +213,20 @@ def main(argv: list[str] | None = None) -> int:
         actgrade_wall = run_actgrade(courses, work / "actgrade-out", secret, args.jobs)
         nbgrader_wall = run_nbgrader(courses, secret)
         records = _records(work / "actgrade-out")
+        # The overhead is measured on a second run with one job: with two jobs on two cores each
+        # submission's wall time also holds the other job's CPU (measured: a gradient-flow
+        # solution takes 0.69 s with one job, 1.4 to 2.2 s with two), which is contention, not
+        # grading overhead. The two-job figure is printed beside it.
+        run_actgrade(courses, work / "actgrade-serial", secret, 1)
+        serial = _records(work / "actgrade-serial")
 
         normal = [s for s in subs if s.kind not in ("slow", "hostile")]
-        overheads, computes = [], []
+        overheads, contended, computes = [], [], []
         for sub in normal:
             compute = in_process_seconds(sub, secret)
             computes.append(compute)
-            overheads.append(records[sub.student].seconds - compute)
+            overheads.append(serial[sub.student].seconds - compute)
+            contended.append(records[sub.student].seconds - compute)
         nbgrader_scores: dict[str, dict[str, float]] = {}
         for course in courses.values():
             nbgrader_scores.update(course.task_scores())
@@ -245,9 +254,21 @@ def main(argv: list[str] | None = None) -> int:
                 statistics.median(overheads),
                 "s",
                 ("< 0.3 s", 0.3),
-                f"over {len(overheads)} submissions that neither sleep nor hang",
+                f"one job; over {len(overheads)} submissions that neither sleep nor hang",
             ),
-            figure("per-submission overhead (90th percentile)", _percentile(overheads, 0.9), "s", ("< 0.3 s", 0.3)),
+            figure(
+                "per-submission overhead (90th percentile)",
+                _percentile(overheads, 0.9),
+                "s",
+                ("< 0.3 s", 0.3),
+                "one job",
+            ),
+            figure(
+                f"per-submission time above the checks' own compute with {args.jobs} jobs (90th percentile)",
+                _percentile(contended, 0.9),
+                "s",
+                note=f"{args.jobs} jobs share {os.cpu_count()} cores: contention included",
+            ),
             figure("checks' own compute per submission (median, in one process)", statistics.median(computes), "s"),
             figure("peak RSS of a grading worker", worker_rss, "MB", note="pages shared with the fork server counted"),
             figure("same points per task under both graders", same, f"of {n}", note="hanging cells differ by design"),

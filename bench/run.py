@@ -99,11 +99,17 @@ def copy_tree_for_cold_build(dest: Path) -> None:
 
 
 def time_build(tree: Path) -> tuple[float, int]:
+    # From inside the tree, as `make book` runs: _config.yml's paths (the execution cache
+    # _build/.jupyter_cache among them) are relative to the working directory. Run from the
+    # repository instead, the copy's "cold" build read the repository's warm cache.
     start = time.perf_counter()
-    result = subprocess.run([BIN / "jupyter-book", "build", str(tree), *JB_FLAGS], capture_output=True, text=True)
+    result = subprocess.run([BIN / "jupyter-book", "build", ".", *JB_FLAGS], cwd=tree, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         print(result.stdout[-3000:], result.stderr[-3000:], file=sys.stderr)
+    elif not (tree / "_build" / ".jupyter_cache").is_dir():
+        print("the build wrote no execution cache inside the copied tree: it was not cold", file=sys.stderr)
+        return seconds, 1
     return seconds, result.returncode
 
 

@@ -17,6 +17,7 @@ FIGURES = (
     "nbgrader submissions per minute",
     "per-submission overhead above the checks' own compute (median)",
     "per-submission overhead (90th percentile)",
+    "per-submission time above the checks' own compute with 2 jobs (90th percentile)",
     "checks' own compute per submission (median, in one process)",
     "peak RSS of a grading worker",
     "same points per task under both graders",
