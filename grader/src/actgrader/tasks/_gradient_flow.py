@@ -42,6 +42,11 @@ TRAINING_LOOP = (
 )
 
 
+def within_one_unit(got: Tensor, want: Tensor) -> bool:
+    """Whether per-layer fractions of the scenario agree to within one unit of a layer (``UNIT_TOLERANCE``)."""
+    return bool(((got - want).abs() <= UNIT_TOLERANCE).all())
+
+
 def network(widths: Sequence[int], seed: int, *, init: Scheme = "kaiming", bias_std: float = 0.0) -> Network:
     """The weights and biases of ``make_mlp(widths, init=init, seed=seed)``, biases redrawn with ``bias_std``.
 

@@ -7,8 +7,9 @@ over the data, the initial weights (so "the same seed" means the same starting p
 hyper-parameters, compares the curve with :func:`actgrader.reference.training.train_mlp`, and
 checks a property of the four activations over several initial weights: with the notebook's
 settings every curve falls and the sigmoid network ends highest (on curves that match the
-reference's for those weights, so that curves made up to have the property earn nothing). That property is verified
-for every seed hidden cases may draw (:data:`SEED_POOL`) by the task's tests.
+reference's for those weights, so that curves made up to have the property earn nothing).
+That property is verified for every seed hidden cases may draw (:data:`SEED_POOL`) by the
+task's tests.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ def _falls_and_sigmoid_ends_highest(answer: Answer, seed: int) -> None:
     # Each curve must first be the reference's for this seed: judging the ordering alone would
     # credit curves made up to have it.
     curves = {name: judge_curve(answer, x, y, weights, name, LR, EPOCHS) for name in ACTIVATIONS}
-    names = list(curves)  # (an answer that ignores `activation` is named by judge_curve)
+    names = list(curves)
     for name, curve in curves.items():
         if not bool(torch.isfinite(curve).all()) or not curve[-1] < curve[0]:
             raise Mistake(

@@ -83,18 +83,6 @@ def _known(z: Tensor, name: str) -> list[tuple[str, float]]:
             right * z.numel(),
         ),
     ]
-    if name != "relu":
-        known.append(
-            (
-                (
-                    f"Your fraction is 0, but on this batch {label}'s slope is exactly 0 at {right:.1%} of the "
-                    "entries: far in its left tail the slope underflows (in float32 GELU's below about -6, "
-                    "ELU's and SiLU's below about -100), so those entries pass no gradient either. Take the "
-                    "gradient with autograd and count its zeros rather than assuming there are none."
-                ),
-                0.0,
-            )
-        )
     if name == "relu":
         known.insert(
             0,
@@ -105,6 +93,18 @@ def _known(z: Tensor, name: str) -> list[tuple[str, float]]:
                 ),
                 float((z < 0).double().mean()),
             ),
+        )
+    else:
+        known.append(
+            (
+                (
+                    f"Your fraction is 0, but on this batch {label}'s slope is exactly 0 at {right:.1%} of the "
+                    "entries: far in its left tail the slope underflows (in float32 GELU's below about -6, "
+                    "ELU's and SiLU's below about -100), so those entries pass no gradient either. Take the "
+                    "gradient with autograd and count its zeros rather than assuming there are none."
+                ),
+                0.0,
+            )
         )
     return known
 

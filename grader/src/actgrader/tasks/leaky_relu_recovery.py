@@ -117,6 +117,14 @@ def _untrained_problem(
     return x, y, weights, biases
 
 
+def _leaky_blocks(slope: float, passing: Tensor) -> str:
+    """The message for trained Leaky ReLU units said not to pass gradient."""
+    return (
+        f"After training with Leaky ReLU (slope {slope:g}) your result says only "
+        f"{float(passing.min()):.0%} of a layer's units pass gradient. " + NEGATIVE_SIDE
+    )
+
+
 def _trained(
     answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float, seed: int
 ) -> Tensor:
@@ -133,17 +141,14 @@ def _trained(
     want_passing = torch.tensor(want["passing"], dtype=torch.float64)
     want_loss = want["loss"]
     assert isinstance(want_loss, float)
-    same_passing = bool(((passing - want_passing).abs() <= common.UNIT_TOLERANCE).all())
+    same_passing = common.within_one_unit(passing, want_passing)
     same_loss = (not math.isfinite(want_loss) and not math.isfinite(loss)) or math.isclose(
         loss, want_loss, rel_tol=common.LOSS_RTOL
     )
     if same_passing and same_loss:
         return passing
     if not same_passing and slope != 0 and not bool((passing == 1).all()):
-        raise Mistake(
-            f"After training with Leaky ReLU (slope {slope:g}) your result says only "
-            f"{float(passing.min()):.0%} of a layer's units pass gradient. " + NEGATIVE_SIDE
-        )
+        raise Mistake(_leaky_blocks(slope, passing))
     if same_passing and math.isclose(loss, want_loss * len(x), rel_tol=common.LOSS_RTOL):
         raise Mistake(
             'result["loss"] is the summed cross-entropy; report the mean over all examples, as F.cross_entropy does.'
@@ -166,10 +171,7 @@ def check_scenario(answer: Answer, seeds: list[int], data_seed: int) -> None:
         leaky = _trained(answer, x, y, weights, biases, SLOPE, seed)
         relu = _trained(answer, x, y, weights, biases, 0.0, seed)
         if not bool((leaky == 1).all()):
-            raise Mistake(
-                f"After training with Leaky ReLU (slope {SLOPE:g}) your result says only "
-                f"{float(leaky.min()):.0%} of a layer's units pass gradient. " + NEGATIVE_SIDE
-            )
+            raise Mistake(_leaky_blocks(SLOPE, leaky))
         relu_passing.append(float(relu.mean()))
     if statistics.fmean(relu_passing) > RELU_MAX_PASSING:
         raise Mistake(
