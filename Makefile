@@ -41,8 +41,18 @@ $(VENDOR_STAMP): tools/vendor/package.json tools/vendor/package-lock.json tools/
 	touch $@
 
 # Builds of one tree are serialised (flock), so two make book runs cannot clobber _build.
+# Sphinx copies static files and applies templates only to pages it writes: after `make vendor`
+# or an edit under tools/site alone it answers "no targets are out of date" and the site keeps
+# the old JavaScript, CSS and markup. Then (or when a build has no stamp yet) every page is
+# built again with --all; nothing is executed again, the execution cache holds every chapter.
+SITE_ASSETS_STAMP := _build/html/.site-assets
 book: env vendor
-	flock $(CURDIR)/.book-build.lock $(BIN)/jupyter-book build . $(JB_FLAGS)
+	@all=""; if [ -d _build/html ] && { [ ! -f $(SITE_ASSETS_STAMP) ] || \
+		[ -n "$$(find $(VENDOR_STAMP) tools/site -newer $(SITE_ASSETS_STAMP) -type f)" ]; }; then \
+		echo "site assets changed: building every page again"; all="--all"; fi; \
+	echo "flock .book-build.lock jupyter-book build . $(JB_FLAGS) $$all"; \
+	flock $(CURDIR)/.book-build.lock $(BIN)/jupyter-book build . $(JB_FLAGS) $$all
+	touch $(SITE_ASSETS_STAMP)
 	@echo "The course site is in $(CURDIR)/_build/html/index.html"
 
 chromium:

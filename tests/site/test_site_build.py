@@ -140,6 +140,19 @@ def test_configured_vendor_files_exist(site: Site):
         assert (site.html / "_static" / path).is_file(), f"_config.yml names {path}; `make vendor` did not make it"
 
 
+def test_the_site_serves_the_current_vendored_files(site: Site):
+    """Every file `make vendor` wrote is in the site as it is now (not a copy from an older build)."""
+    vendor = ROOT / "_vendor"
+    files = [p for p in vendor.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert files, "make vendor wrote nothing"
+    stale = [
+        p.relative_to(vendor)
+        for p in files
+        if (site.html / "_static" / p.relative_to(vendor)).read_bytes() != p.read_bytes()
+    ]
+    assert stale == [], f"the site serves old copies of {stale}"
+
+
 def test_widget_pages_load_the_vendored_manager(site: Site):
     """Pages with widget state load require.js, setup.js and the manager, in that order."""
     expected = [f"_static/{path}" for path in CONFIG["sphinx"]["config"]["nb_ipywidgets_js"]]

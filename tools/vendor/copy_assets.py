@@ -13,12 +13,16 @@ deliberately not called ``_static``: Jupyter Book injects every .js/.css found i
     widget labels, names for slider handles) and ``embed-amd.js``, the
     ipywidgets HTML manager: myst-nb adds the three, in that order, only to pages that hold
     widget state (``nb_ipywidgets_js`` in ``_config.yml``). The manager's Font Awesome icon
-    fonts go to ``@jupyter-widgets/html-manager/dist/`` below it, and ``setup.js`` tells the
-    manager so (``window.__jupyter_widgets_assets_path__``). Without that, each of the
-    bundle's two modules computes the fonts' URL from its own require.js module path (one
-    ends in ``@jupyter-widgets/``, the other in ``@jupyter-widgets/html-manager/dist/``), next
-    to each page by default. Only the woff2 files are copied: every browser able to run the
-    manager picks woff2 first.
+    fonts go below it twice, to ``@jupyter-widgets/`` and to
+    ``@jupyter-widgets/html-manager/dist/``: the bundle holds two modules
+    ("@jupyter-widgets/html-manager" and ".../html-manager/dist/libembed-amd"), each injects
+    its own ``@font-face`` rules with URLs computed from its require.js module path, and which
+    rule the browser uses depends on the order the two modules run in (seen: the comparison
+    page requested the first folder in about one browser-test run out of three). The manager's
+    ``__jupyter_widgets_assets_path__`` does not help: each module sets it only after its CSS
+    is in the page. ``setup.js`` points require.js's ``baseUrl`` at this folder, so both paths
+    are found at any page depth. Only the woff2 files are copied (168 kB, twice): every
+    browser able to run the manager picks woff2 first.
 
 ``vendor/mathjax/``
     ``tex-mml-chtml.js`` (``mathjax_path``) and its CommonHTML woff fonts, nothing else.
@@ -59,6 +63,7 @@ MATHJAX_EXTRA: list[str] = []
 # (source folder, glob, destination folder relative to _vendor/)
 FONTS: list[tuple[Path, str, str]] = [
     (MATHJAX / "es5/output/chtml/fonts/woff-v2", "*.woff", "vendor/mathjax/output/chtml/fonts/woff-v2"),
+    (WIDGETS / "dist", "*.woff2", "vendor/widgets/@jupyter-widgets"),
     (WIDGETS / "dist", "*.woff2", "vendor/widgets/@jupyter-widgets/html-manager/dist"),
 ]
 
@@ -73,13 +78,11 @@ WIDGETS_SETUP_JS = """\
 
   // 1. Icon fonts. The manager's bundle holds two modules ("@jupyter-widgets/html-manager"
   //    and ".../html-manager/dist/libembed-amd"), and each derives the URL of its icon fonts
-  //    from its own module path under require.js's baseUrl (by default the page's folder:
-  //    book/@jupyter-widgets/...). Both honour __jupyter_widgets_assets_path__: point it at
-  //    the one folder where copy_assets.py puts the fonts. This works at any page depth and
-  //    under any sub-path. baseUrl goes here too, so that nothing is ever looked for beside
-  //    the page (the manager's modules are bundled: require.js fetches nothing itself).
+  //    from its own module path under require.js's baseUrl, by default the page's folder
+  //    (book/@jupyter-widgets/...). Point baseUrl at this folder, where copy_assets.py puts
+  //    the fonts under both module paths; this works at any page depth and under any
+  //    sub-path. The manager's modules are bundled, so require.js fetches nothing else.
   window.require.config({ baseUrl: here });
-  window.__jupyter_widgets_assets_path__ = here + "@jupyter-widgets/html-manager/dist/";
 
   // 2. The manager typesets widget labels with the MathJax 2 API (MathJax.Hub.Queue); the
   //    site runs MathJax 3, which has no Hub, so every label would throw "Cannot read
