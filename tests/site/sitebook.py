@@ -64,9 +64,22 @@ def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
     return [page.removesuffix(".md").removesuffix(".ipynb") for page in pages]
 
 
+# The part of _toc.yml that holds pages which are not chapters (the bibliography).
+BACK_MATTER_CAPTION = "Back matter"
+
+
+def back_matter(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """The pages of the part captioned ``BACK_MATTER_CAPTION``: plain pages, no code, no widget."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    parts = [part for part in toc.get("parts", []) if part.get("caption") == BACK_MATTER_CAPTION]
+    files = [chapter["file"] for part in parts for chapter in part.get("chapters", [])]
+    return [page.removesuffix(".md") for page in files]
+
+
 def chapters(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
-    """Every page of _toc.yml but the landing page (its root): the chapters."""
-    return toc_pages(toc_path)[1:]
+    """Every page of _toc.yml but the landing page (its root) and the back matter: the chapters."""
+    back = set(back_matter(toc_path))
+    return [page for page in toc_pages(toc_path)[1:] if page not in back]
 
 
 # What the browser test leaves for the end of the run (report path, heaviest pages);

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sitebook import PAGE_BUDGET_BYTES, SITE_REPORT, Site, chapters, toc_pages
+from sitebook import PAGE_BUDGET_BYTES, SITE_REPORT, Site, back_matter, chapters, toc_pages
 from sitebrowser import (
     PHONE,
     SETTINGS,
@@ -101,8 +101,10 @@ def _visit(recorded: Any, docname: str) -> Visit:
     return visit
 
 
-def test_every_toc_page_but_the_landing_page_is_a_chapter():
-    assert PAGES[0] == "book/intro" and CHAPTERS == PAGES[1:] and CHAPTERS
+def test_every_toc_page_is_the_landing_page_a_chapter_or_back_matter():
+    back = back_matter()
+    assert PAGES[0] == "book/intro" and CHAPTERS and back == ["book/references"]
+    assert PAGES == [PAGES[0], *CHAPTERS, *back], "back matter comes last"
 
 
 @pytest.mark.parametrize("docname", PAGES)

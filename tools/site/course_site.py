@@ -66,6 +66,25 @@ def _depart_hidden_input(self: Any, node: HideCodeCellNode) -> None:
     self.body.append("</details>\n")
 
 
+def _visit_citation(self: Any, node: nodes.citation) -> None:
+    """docutils' bibliography entry as a list item of a list that axe-core accepts.
+
+    docutils gives each entry the role ``doc-biblioentry`` inside a ``role="list"``
+    container; ARIA 1.2 deprecates that role and axe-core then reports the list's children
+    as not allowed (a critical finding on the references page). ``listitem`` is the role a
+    list's children must have.
+    """
+    if not isinstance(node.previous_sibling(), type(node)):
+        self.body.append('<div role="list" class="citation-list">\n')
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
+def _depart_citation(self: Any, node: nodes.citation) -> None:
+    self.body.append("</div>\n")
+    if not isinstance(node.next_node(descend=False, siblings=True), type(node)):
+        self.body.append("</div>\n")
+
+
 class CaptionAsAlt(SphinxPostTransform):
     """Give every image of a captioned figure that has no ``alt`` the caption's text."""
 
@@ -105,6 +124,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _add_paths)
     app.add_css_file(CSS_FILE)
     app.add_node(HideCodeCellNode, override=True, html=(_visit_hidden_input, _depart_hidden_input))
+    app.add_node(nodes.citation, override=True, html=(_visit_citation, _depart_citation))
     app.add_post_transform(CaptionAsAlt)
     app.connect("doctree-read", _restore_cached_outputs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
