@@ -9,7 +9,7 @@ from pathlib import Path
 from actgrader.checkup import examples as ex
 from actgrader.checkup import inspect_model
 from actgrader.checkup.report import Report
-from actgrader.checkup.rules import CODES, SECTIONS
+from actgrader.checkup.thresholds import CODES, SECTIONS
 from actgrader.links import BOOK_URL_ENV, section_url
 
 README = Path(__file__).resolve().parents[2] / "grader" / "README.md"

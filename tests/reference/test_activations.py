@@ -8,8 +8,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from actgrader.reference import activations as act
-from actgrader.reference.activations import ACTIVATIONS, CORE_SET
+from actgrader.reference import analysis, registry
+from actgrader.reference import formulas as act
+from actgrader.reference import naive as unstable
+from actgrader.reference.registry import ACTIVATIONS, CORE_SET
 
 DTYPES = (torch.float32, torch.float64)
 
@@ -139,7 +141,7 @@ def test_tails_keep_relative_precision_where_torch_rounds_to_zero():
     # the left tail of GELU: erfc keeps what 1 + erf loses
     x = torch.tensor([-10.0], dtype=torch.float64)
     reference = x * 0.5 * torch.special.erfc(-x / math.sqrt(2))
-    assert act.naive_gelu(x).item() == 0.0
+    assert unstable.naive_gelu(x).item() == 0.0
     torch.testing.assert_close(act.gelu(x), reference, rtol=1e-12, atol=0)
     # tanh of a tiny number keeps its digits
     tiny = torch.tensor([1e-20], dtype=torch.float32)
@@ -241,13 +243,13 @@ def test_softmax_one_logit_needs_two_classes():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_naive_formulas_break_at_large_inputs(dtype):
     big = torch.tensor([-1e4, 1e4], dtype=dtype)
-    assert act.naive_sigmoid_ratio(big).isnan().any()
-    assert act.naive_tanh(big).isnan().all()
-    assert act.naive_softplus(big).isinf().any()
-    assert act.naive_softmax(torch.tensor([1000.0, 999.0, 998.0], dtype=dtype)).isnan().all()
-    assert act.naive_log_softmax(torch.tensor([1000.0, 0.0], dtype=dtype)).isinf().any()
+    assert unstable.naive_sigmoid_ratio(big).isnan().any()
+    assert unstable.naive_tanh(big).isnan().all()
+    assert unstable.naive_softplus(big).isinf().any()
+    assert unstable.naive_softmax(torch.tensor([1000.0, 999.0, 998.0], dtype=dtype)).isnan().all()
+    assert unstable.naive_log_softmax(torch.tensor([1000.0, 0.0], dtype=dtype)).isinf().any()
     # values fine, gradients not:
-    for naive in (act.naive_sigmoid, act.naive_silu, act.naive_elu):
+    for naive in (unstable.naive_sigmoid, unstable.naive_silu, unstable.naive_elu):
         assert not naive(big).isnan().any()
         assert _autograd_slope(naive, big).isnan().any()
     for stable in (act.sigmoid, act.tanh, act.softplus, act.silu, act.elu):
@@ -257,15 +259,15 @@ def test_naive_formulas_break_at_large_inputs(dtype):
 
 def test_naive_formulas_agree_where_nothing_overflows():
     x = torch.linspace(-5, 5, 101, dtype=torch.float64)
-    torch.testing.assert_close(act.naive_sigmoid(x), act.sigmoid(x))
-    torch.testing.assert_close(act.naive_sigmoid_ratio(x), act.sigmoid(x))
-    torch.testing.assert_close(act.naive_tanh(x), act.tanh(x))
-    torch.testing.assert_close(act.naive_softplus(x), act.softplus(x))
-    torch.testing.assert_close(act.naive_elu(x), act.elu(x))
-    torch.testing.assert_close(act.naive_silu(x), act.silu(x))
-    torch.testing.assert_close(act.naive_gelu(x), act.gelu(x))
-    torch.testing.assert_close(act.naive_softmax(x), act.softmax(x))
-    torch.testing.assert_close(act.naive_log_softmax(x), act.log_softmax(x))
+    torch.testing.assert_close(unstable.naive_sigmoid(x), act.sigmoid(x))
+    torch.testing.assert_close(unstable.naive_sigmoid_ratio(x), act.sigmoid(x))
+    torch.testing.assert_close(unstable.naive_tanh(x), act.tanh(x))
+    torch.testing.assert_close(unstable.naive_softplus(x), act.softplus(x))
+    torch.testing.assert_close(unstable.naive_elu(x), act.elu(x))
+    torch.testing.assert_close(unstable.naive_silu(x), act.silu(x))
+    torch.testing.assert_close(unstable.naive_gelu(x), act.gelu(x))
+    torch.testing.assert_close(unstable.naive_softmax(x), act.softmax(x))
+    torch.testing.assert_close(unstable.naive_log_softmax(x), act.log_softmax(x))
 
 
 # --- measured properties against closed forms ----------------------------------------------
@@ -330,12 +332,12 @@ def test_where_the_extrema_are():
     root = (lo + hi) / 2
     silu_range = ACTIVATIONS["silu"].output_range
     assert silu_range.low == pytest.approx(1 + root, abs=1e-10)
-    assert act.minimum(act.silu).x == pytest.approx(root, abs=1e-6)
+    assert analysis.minimum(act.silu).x == pytest.approx(root, abs=1e-6)
     # GELU's minimum: where Phi(x) + x phi(x) = 0
-    gelu_root = act.root(lambda t: act.slope_at(act.d_gelu, t), -1.0, -0.5)
-    assert act.minimum(act.gelu).x == pytest.approx(gelu_root, abs=1e-6)
-    assert act.minimum(act.gelu).value == pytest.approx(ACTIVATIONS["gelu"].output_range.low, abs=1e-12)
-    assert act.minimum(act.sigmoid).x == -math.inf
+    gelu_root = analysis.root(lambda t: analysis.slope_at(act.d_gelu, t), -1.0, -0.5)
+    assert analysis.minimum(act.gelu).x == pytest.approx(gelu_root, abs=1e-6)
+    assert analysis.minimum(act.gelu).value == pytest.approx(ACTIVATIONS["gelu"].output_range.low, abs=1e-12)
+    assert analysis.minimum(act.sigmoid).x == -math.inf
     assert silu_range.low_attained and not silu_range.high_attained
     # the one-logit softmax is sigmoid(x - log 9): its slope peaks at x = log 9
     assert ACTIVATIONS["softmax"].max_slope.x == pytest.approx(math.log(9), abs=1e-6)
@@ -375,41 +377,41 @@ def test_range_ends_open_or_closed():
 
 
 def test_a_kink_other_than_relus_is_found():
-    assert not act.has_continuous_slope(lambda x: act.d_elu(x, 2.0))
-    assert act.has_continuous_slope(lambda x: act.d_elu(x, 1.0))
-    assert not act.has_continuous_slope(lambda x: act.d_leaky_relu(x, 0.5))
+    assert not analysis.has_continuous_slope(lambda x: act.d_elu(x, 2.0))
+    assert analysis.has_continuous_slope(lambda x: act.d_elu(x, 1.0))
+    assert not analysis.has_continuous_slope(lambda x: act.d_leaky_relu(x, 0.5))
 
 
 def test_saturation_points_match_closed_forms():
     # sigmoid'(x) = c  <=>  e^-x / (1 + e^-x)^2 = c: solve the quadratic in e^-x.
     c = 0.01
     u = ((1 - 2 * c) - math.sqrt(1 - 4 * c)) / (2 * c)  # the root below 1
-    assert act.saturation_point(act.d_sigmoid, "right", c) == pytest.approx(-math.log(u), abs=1e-9)
-    assert act.saturation_point(act.d_sigmoid, "left", c) == pytest.approx(-math.log(u), abs=1e-9)
+    assert analysis.saturation_point(act.d_sigmoid, "right", c) == pytest.approx(-math.log(u), abs=1e-9)
+    assert analysis.saturation_point(act.d_sigmoid, "left", c) == pytest.approx(-math.log(u), abs=1e-9)
     # tanh'(x) = c  <=>  x = acosh(1 / sqrt c)
-    assert act.saturation_point(act.d_tanh, "right", c) == pytest.approx(math.acosh(1 / math.sqrt(c)), abs=1e-9)
+    assert analysis.saturation_point(act.d_tanh, "right", c) == pytest.approx(math.acosh(1 / math.sqrt(c)), abs=1e-9)
     # softsign'(x) = c  <=>  x = 1 / sqrt c - 1
-    assert act.saturation_point(act.d_softsign, "left", c) == pytest.approx(1 / math.sqrt(c) - 1, abs=1e-9)
+    assert analysis.saturation_point(act.d_softsign, "left", c) == pytest.approx(1 / math.sqrt(c) - 1, abs=1e-9)
     # ELU's left side: alpha e^x = c
-    assert act.saturation_point(act.d_elu, "left", c) == pytest.approx(-math.log(c), abs=1e-9)
-    assert act.saturation_point(act.d_relu, "left", c) == 0.0
-    assert act.saturation_point(act.d_relu, "right", c) == math.inf
+    assert analysis.saturation_point(act.d_elu, "left", c) == pytest.approx(-math.log(c), abs=1e-9)
+    assert analysis.saturation_point(act.d_relu, "left", c) == 0.0
+    assert analysis.saturation_point(act.d_relu, "right", c) == math.inf
 
 
 def test_root_and_autograd_helpers():
-    assert act.root(lambda t: t * t - 2, 0.0, 2.0) == pytest.approx(math.sqrt(2), abs=1e-12)
+    assert analysis.root(lambda t: t * t - 2, 0.0, 2.0) == pytest.approx(math.sqrt(2), abs=1e-12)
     with pytest.raises(ValueError, match="sign"):
-        act.root(lambda t: t * t + 1, -1.0, 1.0)
+        analysis.root(lambda t: t * t + 1, -1.0, 1.0)
     x = torch.linspace(-3, 3, 61, dtype=torch.float64)
-    torch.testing.assert_close(act.autograd_slope(torch.sin, x), torch.cos(x))
-    values, slopes = act.values_and_slopes(act.naive_sigmoid, (-1e4, 0.0), torch.float32)
+    torch.testing.assert_close(analysis.autograd_slope(torch.sin, x), torch.cos(x))
+    values, slopes = analysis.values_and_slopes(unstable.naive_sigmoid, (-1e4, 0.0), torch.float32)
     assert values.dtype == torch.float32 and values.tolist() == [0.0, 0.5]
     assert slopes[0].isnan() and slopes[1].item() == 0.25
 
 
 def test_max_slope_of_tanh_n_is_n():
     for n in (0.5, 2.0, 3.0):
-        peak = act.max_slope(lambda x, n=n: act.d_tanh_n(x, n))
+        peak = analysis.max_slope(lambda x, n=n: act.d_tanh_n(x, n))
         assert peak.value == pytest.approx(n, abs=1e-9)
         assert peak.x == pytest.approx(0.0, abs=1e-6)
 
@@ -421,14 +423,14 @@ def test_registry_names_resolve_to_torch_objects_that_agree():
         if info.name == "softmax":
             logits = torch.randn(4, 10, dtype=torch.float64)
             torch.testing.assert_close(info.module()(logits), act.softmax(logits))
-            torch.testing.assert_close(act.resolve(info.torch_functional)(logits, dim=-1), act.softmax(logits))
+            torch.testing.assert_close(registry.resolve(info.torch_functional)(logits, dim=-1), act.softmax(logits))
             continue
         torch.testing.assert_close(info.module()(x), info.fn(x))
-        torch.testing.assert_close(act.resolve(info.torch_functional)(x, **info.torch_kwargs), info.fn(x))
+        torch.testing.assert_close(registry.resolve(info.torch_functional)(x, **info.torch_kwargs), info.fn(x))
 
 
 def test_comparison_rows_cover_the_core_set_in_order():
-    rows = act.comparison_rows(CORE_SET)
+    rows = registry.comparison_rows(CORE_SET)
     assert [row["name"] for row in rows] == list(CORE_SET)
     assert set(CORE_SET) <= set(ACTIVATIONS)
     relu = rows[0]

@@ -2,7 +2,7 @@
 
 ``training.train_mlp`` against ``torch.optim.SGD`` on an ``nn.Sequential``; ``lstm.lstm_step``
 against ``nn.LSTMCell``; ``dead_relu.zero_gradient_fraction`` against counts made by hand;
-``activations.derivative`` against autograd of PyTorch's own functions.
+``registry.derivative`` against autograd of PyTorch's own functions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from actgrader.reference import activations, lstm
+from actgrader.reference import lstm, registry
 from actgrader.reference.dead_relu import zero_gradient_fraction
 from actgrader.reference.forward import as_sequential, random_weights
 from actgrader.reference.training import train_mlp
@@ -120,8 +120,8 @@ def test_zero_gradient_fraction_leaves_its_input_alone():
 def test_derivative_is_the_slope_of_pytorchs_function(name, dtype):
     x = torch.linspace(-8, 8, 1601, dtype=dtype)
     x = x[x != 0]  # the kink: checked separately (PyTorch's convention there is the left slope)
-    info = activations.ACTIVATIONS[name]
-    got = activations.derivative(name, x)
+    info = registry.ACTIVATIONS[name]
+    got = registry.derivative(name, x)
     assert got.dtype == dtype and got.shape == x.shape
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(got, _slope(info.torch_reference, x), rtol=tol, atol=tol)
@@ -130,5 +130,5 @@ def test_derivative_is_the_slope_of_pytorchs_function(name, dtype):
 def test_derivative_at_the_kink_is_pytorchs_left_slope():
     zero = torch.zeros(1)
     for name in ("relu", "leaky_relu", "elu"):
-        info = activations.ACTIVATIONS[name]
-        torch.testing.assert_close(activations.derivative(name, zero), _slope(info.torch_reference, zero))
+        info = registry.ACTIVATIONS[name]
+        torch.testing.assert_close(registry.derivative(name, zero), _slope(info.torch_reference, zero))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from actgrader.reference.activations import d_sigmoid, d_tanh
+from actgrader.reference.formulas import d_sigmoid, d_tanh
 from actgrader.reference.gradient_flow import (
     chain_rule_product,
     decay_per_layer,

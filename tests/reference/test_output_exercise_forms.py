@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from actgrader import datasets
+from actgrader.experiments import output_loss as chapter_out
 from actgrader.reference import outputs as out
 from actgrader.reference.models import linear_layers, make_mlp
 
@@ -90,7 +91,7 @@ def test_train_multilabel_head_agrees_with_the_chapters_heads(output, loss, head
     mine = out.train_multilabel_head(
         make_mlp([8, 16, 4], "relu", init="kaiming", seed=2), x, y, output=output, loss=loss, lr=0.01, epochs=15
     )
-    chapter = out.train_multilabel(
+    chapter = chapter_out.train_multilabel(
         make_mlp([8, 16, 4], "relu", init="kaiming", seed=2), x, y, head=head, lr=0.01, epochs=15
     )
     assert mine.loss == chapter.loss

@@ -1,4 +1,4 @@
-"""Library functions point back to the chapters that teach them (CONTRIBUTING: code flows one way)."""
+"""Library functions (reference and experiments) point back to the chapters that teach them (CONTRIBUTING)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+import actgrader.experiments
 import actgrader.reference
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = sorted(info.name for info in pkgutil.iter_modules(actgrader.reference.__path__))
+MODULES = sorted(
+    f"{package.__name__}.{info.name}"
+    for package in (actgrader.reference, actgrader.experiments)
+    for info in pkgutil.iter_modules(package.__path__)
+)
 
 
 def _toc_files() -> set[str]:
@@ -24,10 +29,15 @@ def _toc_files() -> set[str]:
     return {f"{name}.md" for name in files}
 
 
+def test_both_packages_hold_modules():
+    assert any(m.startswith("actgrader.reference.") for m in MODULES)
+    assert any(m.startswith("actgrader.experiments.") for m in MODULES)
+
+
 @pytest.mark.parametrize("name", MODULES)
-def test_reference_module_names_the_chapters_that_teach_it(name: str):
-    doc = importlib.import_module(f"actgrader.reference.{name}").__doc__ or ""
+def test_library_module_names_the_chapters_that_teach_it(name: str):
+    doc = importlib.import_module(name).__doc__ or ""
     paths = set(re.findall(r"book/[a-z0-9-]+\.md", doc))
-    assert paths, f"actgrader.reference.{name}: the docstring names no chapter (book/<page>.md)"
+    assert paths, f"{name}: the docstring names no chapter (book/<page>.md)"
     unknown = paths - _toc_files()
-    assert not unknown, f"actgrader.reference.{name} names chapters that are not in _toc.yml: {unknown}"
+    assert not unknown, f"{name} names chapters that are not in _toc.yml: {unknown}"

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from actgrader.reference.activations import d_tanh_n
+from actgrader.reference.formulas import d_tanh_n
 from actgrader.reference.models import ScaledTanh, make_mlp
 from actgrader.reference.tanh_scaling import (
     as_plain_tanh,

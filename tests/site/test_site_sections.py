@@ -12,7 +12,7 @@ import pytest
 from sitebook import Site
 
 from actgrader import links
-from actgrader.checkup.rules import SECTIONS as CHECKUP_SECTIONS
+from actgrader.checkup.thresholds import SECTIONS as CHECKUP_SECTIONS
 from actgrader.tasks import all_tasks
 
 pytestmark = pytest.mark.slow

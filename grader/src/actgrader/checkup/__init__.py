@@ -29,7 +29,8 @@ from torch import Tensor, nn
 
 from actgrader.checkup.record import Mode, record
 from actgrader.checkup.report import SEVERITIES, Finding, LayerRow, Report, Severity
-from actgrader.checkup.rules import (
+from actgrader.checkup.rules import analyse
+from actgrader.checkup.thresholds import (
     DEAD_FRACTION,
     GRADIENT_RATIO,
     INIT_COMPOUND,
@@ -38,7 +39,6 @@ from actgrader.checkup.rules import (
     SATURATED_SHARE,
     SATURATED_SLOPE,
     SPREAD_CHANGE,
-    analyse,
 )
 
 __all__ = [

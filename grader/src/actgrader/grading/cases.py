@@ -214,7 +214,7 @@ class TaskResult:
         )
 
 
-def _learner_message(task: Task, problem: Exception, case_seconds: float) -> tuple[Status, str]:
+def _learner_message(task: Task, problem: Exception) -> tuple[Status, str]:
     name = task.answer
     if isinstance(problem, MissingAnswer):
         return "missing", (
@@ -254,7 +254,7 @@ def run_case(task: Task, case: Case, answer: Answer, seed: int) -> CaseOutcome:
         status, message = "failed", mistake.message
         section = mistake.section or section
     except (LearnerError, LearnerTimeout, LearnerCrashed, MissingAnswer) as problem:
-        status, message = _learner_message(task, problem, time.perf_counter() - start)
+        status, message = _learner_message(task, problem)
     except Exception as exc:  # noqa: BLE001 - the answer had a form the case did not expect
         status = "failed"
         message = (

@@ -4,7 +4,7 @@ Taught in the chapter "Vanishing gradients" (``book/vanishing-gradients.md``).
 
 Backpropagation multiplies, layer after layer, a weight matrix by the activation's slope at
 each unit. A slope below 1 in every layer shrinks the product geometrically: with the sigmoid,
-whose slope never exceeds ``d_sigmoid(0) = 0.25`` (:mod:`actgrader.reference.activations`),
+whose slope never exceeds ``d_sigmoid(0) = 0.25`` (:mod:`actgrader.reference.formulas`),
 twenty layers scale a gradient by at most ``0.25**20`` before the weights have any say.
 :func:`layer_gradient_norms` measures the result in a real network: the gradient norm of
 each layer's weight matrix.

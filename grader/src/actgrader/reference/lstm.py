@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from torch import Tensor
 
-from actgrader.reference.activations import sigmoid, tanh
+from actgrader.reference.formulas import sigmoid, tanh
 
 #: The order of the four blocks of rows in ``nn.LSTMCell``'s weights.
 GATE_ORDER: tuple[str, ...] = ("i", "f", "g", "o")

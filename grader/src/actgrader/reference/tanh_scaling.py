@@ -3,7 +3,7 @@
 Taught in the chapter "Does tanh(n·x) fix vanishing gradients?" (``book/tanh-scaling.md``).
 
 The slope of ``f(x) = tanh(n x)`` is ``f'(x) = n (1 - tanh^2(n x)) = n / cosh^2(n x)``
-(:func:`actgrader.reference.activations.d_tanh_n`): at most ``n`` (at 0), falling to 0 in
+(:func:`actgrader.reference.formulas.d_tanh_n`): at most ``n`` (at 0), falling to 0 in
 both tails. Every threshold below answers "how far from 0 may
 ``x`` go before the slope drops below ``c``?", i.e. it solves ``n / cosh^2(n x) = c``:
 

@@ -2,7 +2,7 @@
 
 The learner writes ``derivative(name, x)`` for the names in :data:`NAMES` (Leaky ReLU with
 alpha = 0.01, ELU with alpha = 1, the exact GELU); each is compared with
-:func:`actgrader.reference.activations.derivative` on grids that reach ±1e4 and include the
+:func:`actgrader.reference.registry.derivative` on grids that reach ±1e4 and include the
 kink at 0, in float32 and float64. At the kink the slope is PyTorch's convention, the left one.
 """
 
@@ -15,14 +15,16 @@ from torch import Tensor
 
 from actgrader.grading import CaseContext, Task
 from actgrader.grading.answer import Answer
-from actgrader.reference import activations as ref
+from actgrader.reference import formulas as ref
+from actgrader.reference import registry
+from actgrader.reference.naive import naive_sigmoid_ratio, naive_tanh
 from actgrader.tasks._stability import LOOSE, Known, at_x, grid, judge
 
 TASK = Task(
     "activation_derivatives",
     "The derivatives of nine activations",
     answer="derivative",
-    reference=ref.derivative,
+    reference=registry.derivative,
     section="comparison#sec-comparison-table",
 )
 
@@ -60,7 +62,7 @@ def _kink(left: float) -> str:
 
 def _known(name: str, x: Tensor) -> list[Known]:
     """Misconceptions about ``name``'s slope, each with the values it gives on ``x``."""
-    info = ref.ACTIVATIONS[name]
+    info = registry.ACTIVATIONS[name]
     label = info.label
     where = SECTIONS[name].definition
     one = torch.ones_like(x)
@@ -210,10 +212,10 @@ def _known(name: str, x: Tensor) -> list[Known]:
 
 
 def _judge(answer: Answer, name: str, x: Tensor) -> None:
-    label = ref.ACTIVATIONS[name].label
+    label = registry.ACTIVATIONS[name].label
     judge(
         answer(name, x),
-        ref.derivative(name, x),
+        registry.derivative(name, x),
         name=f"derivative('{name}', x)",
         tolerance=LOOSE,
         describe=at_x(x),
@@ -229,10 +231,10 @@ def _judge(answer: Answer, name: str, x: Tensor) -> None:
 def _naive_slope(name: str, x: Tensor) -> Tensor | None:
     """The right closed form with the naive function inside it (NaN at large x), for the names that have one."""
     naive = {
-        "sigmoid": lambda v: ref.naive_sigmoid_ratio(v) * (1 - ref.naive_sigmoid_ratio(v)),
-        "tanh": lambda v: 1 - ref.naive_tanh(v) ** 2,
-        "silu": lambda v: ref.naive_sigmoid_ratio(v) * (1 + v * (1 - ref.naive_sigmoid_ratio(v))),
-        "softplus": ref.naive_sigmoid_ratio,
+        "sigmoid": lambda v: naive_sigmoid_ratio(v) * (1 - naive_sigmoid_ratio(v)),
+        "tanh": lambda v: 1 - naive_tanh(v) ** 2,
+        "silu": lambda v: naive_sigmoid_ratio(v) * (1 + v * (1 - naive_sigmoid_ratio(v))),
+        "softplus": naive_sigmoid_ratio,
     }
     return naive[name](x) if name in naive else None
 

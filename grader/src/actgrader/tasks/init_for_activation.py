@@ -26,7 +26,7 @@ from torch import nn
 
 from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
-from actgrader.reference.activations import d_tanh
+from actgrader.reference.formulas import d_tanh
 from actgrader.reference.initialization import activation_records, matched_std, weight_variance
 from actgrader.reference.models import mlp_from_weights
 from actgrader.reference.training import single_thread

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import lstm as ref
-from actgrader.reference.activations import sigmoid, tanh
+from actgrader.reference.formulas import sigmoid, tanh
 
 TASK = Task(
     "lstm_tanh",

@@ -1,7 +1,7 @@
 """Task ``stable_sigmoid``: the logistic sigmoid from scratch, finite and accurate for any input.
 
 The learner writes ``sigmoid(x)``; it is compared with
-:func:`actgrader.reference.activations.sigmoid` on grids that reach ``±1e4`` (past the point
+:func:`actgrader.reference.formulas.sigmoid` on grids that reach ``±1e4`` (past the point
 where ``e^x`` overflows) in float32 and float64, and on the left tail, where the value is tiny
 but every digit counts.
 """
@@ -13,7 +13,8 @@ from torch import Tensor
 
 from actgrader.grading import Task
 from actgrader.grading.answer import Answer
-from actgrader.reference import activations as ref
+from actgrader.reference import formulas as ref
+from actgrader.reference.naive import naive_sigmoid_ratio
 from actgrader.tasks._stability import (
     OVERFLOW_TEXT,
     Known,
@@ -52,7 +53,7 @@ def _known(x: Tensor) -> list[Known]:
                 "Use 1 / (1 + e^-x) for x >= 0 and keep e^x / (1 + e^x) for x < 0: then "
                 "only non-positive numbers are exponentiated."
             ),
-            ref.naive_sigmoid_ratio(x),
+            naive_sigmoid_ratio(x),
         ),
         (
             "Your function computes sigma(-x) = 1 / (1 + e^x): the sigmoid rises from 0 at -inf to 1 at +inf.",

@@ -1,7 +1,7 @@
 """Task ``stable_softmax``: softmax along a given dimension, finite for logits of any size.
 
 The learner writes ``softmax(x, dim=-1)``; it is compared with
-:func:`actgrader.reference.activations.softmax` on logits near ±1000, on rows of very
+:func:`actgrader.reference.formulas.softmax` on logits near ±1000, on rows of very
 different scales, along every dimension of 1-, 2- and 3-D tensors, in float32 and float64.
 """
 
@@ -12,7 +12,8 @@ from torch import Tensor
 
 from actgrader.grading import CaseContext, Task
 from actgrader.grading.answer import Answer
-from actgrader.reference import activations as ref
+from actgrader.reference import formulas as ref
+from actgrader.reference.naive import naive_softmax
 from actgrader.tasks._stability import LOOSE, Known, dtype_name, judge
 
 TASK = Task(
@@ -44,21 +45,21 @@ def _known(x: Tensor, dim: int) -> list[Known]:
                 "and float64, and inf / inf is NaN; softmax(x - max x) is the same distribution and its largest "
                 "exponent is e^0 = 1."
             ),
-            ref.naive_softmax(x, dim=dim),
+            naive_softmax(x, dim=dim),
         ),
         (
             (
                 "Subtracting the minimum does not stop e^x from overflowing when the logits are far apart: "
                 "subtract the largest logit, so that every exponent is <= 0."
             ),
-            ref.naive_softmax(x - x.amin(dim=dim, keepdim=True), dim=dim),
+            naive_softmax(x - x.amin(dim=dim, keepdim=True), dim=dim),
         ),
         (
             (
                 "You subtracted the largest entry of the whole tensor: a slice whose logits are all far below it "
                 "underflows to 0 / 0. Subtract each slice's own maximum, x.amax(dim, keepdim=True)."
             ),
-            ref.naive_softmax(x - x.max(), dim=dim),
+            naive_softmax(x - x.max(), dim=dim),
         ),
         (
             (

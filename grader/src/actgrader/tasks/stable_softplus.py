@@ -1,7 +1,7 @@
 """Task ``stable_softplus``: softplus ``log(1 + e^x)`` from scratch, finite and accurate for any input.
 
 The learner writes ``softplus(x)``; it is compared with
-:func:`actgrader.reference.activations.softplus` on grids that reach ``±1e4`` in float32 and
+:func:`actgrader.reference.formulas.softplus` on grids that reach ``±1e4`` in float32 and
 float64, and on the left tail, where softplus is about ``e^x``: tiny, but not 0.
 """
 
@@ -12,7 +12,7 @@ from torch import Tensor
 
 from actgrader.grading import Task
 from actgrader.grading.answer import Answer
-from actgrader.reference import activations as ref
+from actgrader.reference import formulas as ref
 from actgrader.tasks._stability import (
     OVERFLOW_TEXT,
     Known,

@@ -3,7 +3,7 @@
 * :data:`ACTIVATION_COLORS`: the colour of each activation, the same in every chapter;
 * :func:`new_figure`: a figure of the book's usual size with the course's style applied;
 * :func:`png_bytes`: a figure rendered to a small PNG (palette-quantized), for
-  :func:`actgrader.viz.precomputed_figure` and anything else that embeds images in a page.
+  :class:`actgrader.viz.PrecomputedFigure` and anything else that embeds images in a page.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from actgrader.reference import cost
+from actgrader.experiments import cost
 
 
 class FakeClock:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from actgrader.reference.exploding import (
+from actgrader.experiments.exploding import (
     clip_by_total_norm_,
     experiment_data,
     homogeneity_ratio,

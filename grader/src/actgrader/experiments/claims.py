@@ -1,9 +1,10 @@
 """How right is a quoted figure? Judging the numbers of the source texts against computed ones.
 
-Used by the myth checks of the gradient-flow chapters (e.g. ``book/vanishing-gradients.md``):
-a claim such as "sigmoid'(6) is about 0.002" is compared with the computed value, and the
-verdict says to how many significant figures it holds, or by how many orders of magnitude
-it misses.
+Taught in the chapters "The sigmoid" (``book/sigmoid.md``), "Vanishing gradients"
+(``book/vanishing-gradients.md``) and "Initialization matched to the activation"
+(``book/initialization.md``), whose myth checks use it: a claim such as "sigmoid'(6) is about
+0.002" is compared with the computed value, and the verdict says to how many significant
+figures it holds, or by how many orders of magnitude it misses.
 """
 
 from __future__ import annotations

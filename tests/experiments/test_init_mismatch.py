@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actgrader.reference.init_mismatch import drift, drift_data
+from actgrader.experiments.init_mismatch import drift, drift_data
 from actgrader.reference.initialization import preactivation_spread, saturated_fraction
 from actgrader.reference.models import make_mlp
 

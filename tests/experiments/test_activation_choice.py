@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from actgrader.reference import activation_experiments as exp
+from actgrader.experiments import activation_choice as exp
 from actgrader.reference.models import make_mlp
 
 

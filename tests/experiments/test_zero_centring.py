@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from actgrader.reference.zero_centring import (
+from actgrader.experiments.zero_centring import (
     W_STAR,
     condition_number,
     gd_path,

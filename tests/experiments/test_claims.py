@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actgrader.reference.claims import ClaimCheck, agreeing_figures, orders_of_magnitude_off, round_significant
+from actgrader.experiments.claims import ClaimCheck, agreeing_figures, orders_of_magnitude_off, round_significant
 
 
 def test_round_significant():
