@@ -114,7 +114,10 @@ def first_activation_only(x, weights, activation):
         (stops_before_the_output_layer, task.OUTPUT_LAYER_MISSING),
         (
             column_vectors,
-            "the output has shape (2, 7), but it should have shape (7, 2). It looks transposed: rows are examples, columns are features.",
+            (
+                "the output has shape (2, 7), but it should have shape (7, 2). "
+                "It looks transposed: rows are examples, columns are features."
+            ),
         ),
         (casts_to_float32, "the output has dtype torch.float32; keep the dtype of the input (torch.float64)."),
         (casts_to_float64, "the output has dtype torch.float64; keep the dtype of the input (torch.float32)."),
