@@ -136,7 +136,7 @@ OUTPUT_ACTIVATION = (
     "The activation was applied after the output layer too. The last layer is linear: "
     "cross-entropy takes the raw outputs (logits)."
 )
-BIAS_GRADIENTS = "These are the norms of the biases' gradients. The task asks for the weights': d loss / d W_k for each weight matrix."
+BIAS_GRADIENTS = "These are the norms of the biases' gradients. The task asks for the weights': d loss / d W_k."
 OUTPUT_NORMS = (
     "These are the norms of the layers' outputs (the activations), not of gradients. "
     "Backpropagate the loss and take the norm of each weight matrix's gradient."
