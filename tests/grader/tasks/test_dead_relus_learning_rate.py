@@ -163,9 +163,9 @@ def test_pruned_units_stay_dead_through_training_and_the_property_keeps_its_marg
     x, y = common.spirals(common.SCENARIO_POINTS, 0)
     gaps = []
     for seed in range(12):
-        weights, biases = task.scenario_network(seed)
+        weights, biases = common.scenario_network(seed)
         pruned = [(w == 0).all(dim=1) & (b == 0) for w, b in zip(weights[:-1], biases[:-1], strict=True)]
-        assert all(int(mask.sum()) == task.PRUNED for mask in pruned)
+        assert all(int(mask.sum()) == common.PRUNED for mask in pruned)
         model = common.trained(x, y, weights, biases, "relu", common.LARGE_LR, common.SCENARIO_EPOCHS, seed)
         for mask, dead in zip(pruned, ref.dead_units(model, x), strict=True):
             assert bool(dead[mask].all())

@@ -143,3 +143,11 @@ def test_a_loop_on_the_summed_loss_is_named():
     result = grade_locally("leaky_relu_recovery", trains_on_summed_loss)
     failed = {o.name: o.message for o in result.outcomes if not o.passed}
     assert failed["leaky_keeps_units_trainable"] == common.LOOP_SUM
+
+
+def test_counting_z_at_zero_as_passing_loses_every_relu_case():
+    """The scenario's networks have pruned units (z exactly 0): ReLU's slope there is 0."""
+    result = grade_locally("leaky_relu_recovery", counts_zero_as_passing)
+    assert [o.name for o in result.outcomes if o.passed] == ["untrained_leaky"]
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["leaky_keeps_units_trainable"] == task.AT_ZERO

@@ -36,6 +36,11 @@ LARGE_LR = 2.0
 #: float64 give exactly the reference's fractions in 1,200 and 200 runs of the scenario (both
 #: rates, many seeds and data), and the final loss within 2e-7 (float32) and 7e-5 (float64).
 UNIT_TOLERANCE = 1 / min(SCENARIO_WIDTHS[1:-1]) + 1e-9
+#: Units of each hidden layer of the scenario's networks whose incoming weights and bias are all 0
+#: (:func:`prune`): their pre-activation is exactly 0, so a ReLU unit there is dead from the start
+#: and stays dead (its gradient is 0), while a Leaky ReLU unit still passes gradient. Two, so that
+#: counting z < 0 as dead (or z >= 0 as passing) is off by more than the one unit a run may differ by.
+PRUNED = 2
 LOSS_RTOL = 1e-3
 TRAINING_LOOP = (
     "Check the loop against the task: one generator seeded with `seed` once, before the first epoch; "
@@ -56,6 +61,13 @@ def closest_match(got: Tensor, candidates: Sequence[tuple[str, Tensor]]) -> str 
         if torch.allclose(got, wrong, rtol=0.0, atol=1e-9):
             return message
     return next((message for message, wrong in candidates if within_one_unit(got, wrong)), None)
+
+
+def scenario_network(seed: int) -> Network:
+    """The dead-ReLU scenario's network for ``seed``: :data:`SCENARIO_WIDTHS`, Kaiming, with :data:`PRUNED`
+    pruned units per hidden layer (:func:`prune`)."""
+    weights, biases = network(SCENARIO_WIDTHS, seed)
+    return prune(weights, biases, PRUNED, torch.Generator().manual_seed(seed + 3))
 
 
 def within_one_unit(got: Tensor, want: Tensor) -> bool:

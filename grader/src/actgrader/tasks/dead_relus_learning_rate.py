@@ -39,12 +39,6 @@ TASK = Task(
 #: least 0.19 (typically 0.40).
 MIN_GAP = 0.05
 SEEDS_PER_CASE = 3
-#: Units of each hidden layer of the scenario's networks whose incoming weights and bias are all 0
-#: (:func:`~actgrader.tasks._gradient_flow.prune`): their pre-activation is exactly 0, so they
-#: are dead from the start and stay dead (their gradient is 0). Two, so that counting z < 0 is
-#: off by more than the one unit a run may differ by.
-PRUNED = 2
-
 TRAINING_CHANGED_NOTHING = (
     "Training changed nothing: after the epochs the dead fractions are those of the initial network. "
     "Check that each step updates the weights and biases (p -= lr * p.grad, or optimizer.step()) and "
@@ -55,12 +49,6 @@ COUNTED_WRONGLY = (
     "Your training gives the task's network, but its dead units are counted wrongly (if you reused your "
     "dead_fraction, fix it in its own task first): "
 )
-
-
-def scenario_network(seed: int) -> common.Network:
-    """The scenario's network for ``seed``, with :data:`PRUNED` pruned units per hidden layer."""
-    weights, biases = common.network(common.SCENARIO_WIDTHS, seed)
-    return common.prune(weights, biases, PRUNED, torch.Generator().manual_seed(seed + 3))
 
 
 def _read(value: object, hidden: int) -> Tensor:
@@ -80,7 +68,7 @@ def _run(answer: Answer, seed: int, data_seed: int, lr: float) -> Tensor:
     numbers that really come from training, not from numbers made up to have it.
     """
     x, y = common.spirals(common.SCENARIO_POINTS, data_seed)
-    weights, biases = scenario_network(seed)
+    weights, biases = common.scenario_network(seed)
     hidden = len(weights) - 1
     epochs = common.SCENARIO_EPOCHS
     got = _read(answer(x, y, weights, biases, lr, epochs, seed), hidden)
