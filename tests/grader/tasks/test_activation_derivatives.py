@@ -12,7 +12,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import activation_derivatives as task
+
+from .helpers import assert_fails_with, assert_named, grade_locally
 
 
 def _sigmoid(x):
@@ -88,32 +90,58 @@ def _naive_sigmoid(x):
     return e / (1 + e)
 
 
+def _definition(name):
+    return task.SECTIONS[name].definition
+
+
 SLIPS = [
-    ("sigmoid", lambda x: RIGHT["sigmoid"](_sigmoid(x)), "you evaluated it at the output"),
-    ("sigmoid", lambda x: x * (1 - x), "x(1 - x) plugs in the input"),
-    ("sigmoid", lambda x: _naive_sigmoid(x) * (1 - _naive_sigmoid(x)), "The slope of sigmoid is NaN"),
-    ("tanh", lambda x: 1 - torch.tanh(x), "the square is missing"),
-    ("tanh", lambda x: 1 - torch.tanh(torch.tanh(x)) ** 2, "evaluated it at the output tanh(x)"),
-    ("relu", lambda x: (x >= 0).to(x.dtype), "PyTorch (and this exercise) uses the left slope, 0"),
-    ("relu", torch.relu, "returned ReLU(x) itself"),
+    ("sigmoid", lambda x: RIGHT["sigmoid"](_sigmoid(x)), task.MESSAGES["sigmoid:at_output"]),
+    ("sigmoid", lambda x: x * (1 - x), task.MESSAGES["sigmoid:input_plugged"]),
+    ("tanh", lambda x: 1 - torch.tanh(x), task.MESSAGES["tanh:no_square"]),
+    ("tanh", lambda x: 1 - torch.tanh(torch.tanh(x)) ** 2, task.MESSAGES["tanh:at_output"]),
+    ("tanh", lambda x: 1 - x * x, task.MESSAGES["tanh:input_plugged"]),
+    ("relu", lambda x: (x >= 0).to(x.dtype), task.kink(0.0)),
+    ("relu", torch.relu, task.returned_function("relu")),
     (
         "leaky_relu",
         lambda x: torch.where(x > 0, torch.full_like(x, 0.01), torch.ones_like(x)),
-        "belongs to the negative side",
+        task.MESSAGES["leaky_relu:sides_swapped"],
     ),
-    ("leaky_relu", lambda x: torch.where(x >= 0, torch.ones_like(x), torch.full_like(x, 0.01)), "left slope, 0.01"),
-    ("elu", lambda x: torch.where(x > 0, torch.ones_like(x), torch.expm1(x.clamp(max=0))), "the + alpha is missing"),
-    ("gelu", _autograd(lambda v: F.gelu(v, approximate="tanh")), "GELU's tanh approximation"),
-    ("gelu", _cdf, "not Phi(x) alone"),
-    ("silu", _sigmoid, "not sigma(x) alone"),
-    ("softplus", lambda x: _sigmoid(-x), "not sigma(-x)"),
-    ("softsign", lambda x: 1 / (1 + x.abs()), "softsign'(x) = 1 / (1 + |x|)^2: the square is missing"),
+    ("leaky_relu", lambda x: torch.where(x >= 0, torch.ones_like(x), torch.full_like(x, 0.01)), task.kink(0.01)),
+    ("leaky_relu", lambda x: (x > 0).to(x.dtype), task.MESSAGES["leaky_relu:relu"]),
+    (
+        "elu",
+        lambda x: torch.where(x > 0, torch.ones_like(x), torch.expm1(x.clamp(max=0))),
+        task.MESSAGES["elu:no_alpha"],
+    ),
+    ("elu", lambda x: (x > 0).to(x.dtype), task.MESSAGES["elu:relu"]),
+    ("gelu", _autograd(lambda v: F.gelu(v, approximate="tanh")), task.MESSAGES["gelu:tanh_approximation"]),
+    ("gelu", _cdf, task.MESSAGES["gelu:cdf_only"]),
+    ("gelu", lambda x: x * _phi(x), task.MESSAGES["gelu:pdf_term_only"]),
+    ("silu", _sigmoid, task.MESSAGES["silu:sigmoid_only"]),
+    ("silu", lambda x: _sigmoid(x) * (1 - _sigmoid(x)), task.MESSAGES["silu:sigmoid_slope"]),
+    ("softplus", lambda x: _sigmoid(-x), task.MESSAGES["softplus:mirrored"]),
+    ("softsign", lambda x: 1 / (1 + x.abs()), task.MESSAGES["softsign:no_square"]),
 ]
 
 
-@pytest.mark.parametrize(("name", "slip", "fragment"), SLIPS, ids=[f"{n}-{f[:20]}" for n, _, f in SLIPS])
-def test_wrong_answer_is_named(name, slip, fragment):
-    assert_fails_with("activation_derivatives", with_slip(name, slip), fragment)
+@pytest.mark.parametrize(("name", "slip", "message"), SLIPS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(SLIPS)])
+def test_wrong_answer_is_named(name, slip, message):
+    """Each message links the activation's definition."""
+    assert_named("activation_derivatives", with_slip(name, slip), message, section=_definition(name))
+
+
+def test_the_right_formula_around_an_overflowing_function_is_named_and_links_its_stable_form():
+    answer = with_slip("sigmoid", lambda x: _naive_sigmoid(x) * (1 - _naive_sigmoid(x)))
+    assert_named(
+        "activation_derivatives", answer, task.naive_inside("sigmoid"), section=task.SECTIONS["sigmoid"].stability
+    )
+
+
+def test_softsign_without_the_absolute_value_is_named_on_the_float64_grid():
+    result = grade_locally("activation_derivatives", with_slip("softsign", lambda x: 1 / (1 + x) ** 2))
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["softplus_and_softsign"] == task.MESSAGES["softsign:no_abs"]
 
 
 def test_an_unknown_name_is_reported_as_the_learners_error():

@@ -9,6 +9,7 @@ from torch import nn
 
 from actgrader.reference.forward import as_sequential
 from actgrader.reference.training import single_thread, train_mlp
+from actgrader.tasks import activation_training as task
 from actgrader.tasks.activation_training import (
     ACTIVATIONS,
     DATA_SEED,
@@ -21,7 +22,7 @@ from actgrader.tasks.activation_training import (
     notebook_problem,
 )
 
-from .helpers import assert_fails_with, grade_locally
+from .helpers import assert_named, first_public_failure, grade_locally
 
 
 def _forward(x, params, activation, *, on_output=False):
@@ -108,23 +109,132 @@ def returns_the_weights(x, y, weights, activation, lr, epochs):
     return weights
 
 
+_KEPT: dict[tuple, list[torch.Tensor]] = {}
+
+
+def not_reinitialised(x, y, weights, activation, lr, epochs):
+    """Keeps its trained weights between calls (per shape): each activation continues the previous one's run."""
+    key = tuple(tuple(w.shape) for w in weights)
+    params = _KEPT.setdefault(key, [w.clone().requires_grad_(True) for w in weights])
+    losses = []
+    for _ in range(epochs):
+        loss = ((_forward(x, params, activation) - y) ** 2).mean()
+        losses.append(loss.item())
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads, strict=True):
+                p -= lr * g
+    return losses
+
+
+def _raw_loop(update):
+    def train(x, y, weights, activation, lr, epochs):
+        params = [w.clone().requires_grad_(True) for w in weights]
+        losses = []
+        for _ in range(epochs):
+            loss = ((_forward(x, params, activation) - y) ** 2).mean()
+            losses.append(loss.item())
+            loss.backward()
+            params = update(params, lr)
+        return losses
+
+    return train
+
+
+def _in_place_without_no_grad(params, lr):
+    for p in params:
+        p -= lr * p.grad
+    return params
+
+
+def _new_tensors(params, lr):
+    return [p - lr * p.grad for p in params]
+
+
+def forward_once(x, y, weights, activation, lr, epochs):
+    params = [w.clone().requires_grad_(True) for w in weights]
+    loss = ((_forward(x, params, activation) - y) ** 2).mean()
+    losses = []
+    for _ in range(epochs):
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return losses
+
+
+def without_requires_grad(x, y, weights, activation, lr, epochs):
+    losses = []
+    for _ in range(epochs):
+        loss = ((_forward(x, weights, activation) - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+    return losses
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (_loop(record_after=True), "recorded after each update"),
-        (_loop(update=False), "The loss never changes"),
-        (_loop(sign=-1.0), "gradient descent subtracts"),
-        (_loop(accumulate=True), "The gradients add up from epoch to epoch"),
-        (_loop(loss="sum"), "not their sum"),
-        (_loop(loss="half"), "without a factor 1/2"),
-        (_loop(on_output=True), "applied after the output layer too"),
-        (_loop(relu=True), "trained with relu whatever `activation` it was given"),
-        (one_loss_too_many, "losses for 20 epochs"),
-        (returns_the_weights, "should return the loss curve"),
+        (_loop(record_after=True), task.RECORDED_AFTER),
+        (_loop(update=False), task.NEVER_UPDATED),
+        (_loop(sign=-1.0), task.ASCENT),
+        (_loop(accumulate=True), task.ACCUMULATED),
+        (_loop(loss="sum"), task.SUMMED),
+        (_loop(loss="half"), task.HALVED),
+        (_loop(on_output=True), task.OUTPUT_ACTIVATION),
+        (
+            one_loss_too_many,
+            (
+                "The curve has 21 losses for 20 epochs: record the loss at the start of each epoch, "
+                "before its update, and not again after the last one."
+            ),
+        ),
+        (
+            returns_the_weights,
+            "train_mlp should return the loss curve: a list of 20 numbers (or a 1-D tensor), not list.",
+        ),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("activation_training", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("activation_training", answer, message)
+
+
+def test_one_activation_for_all_is_named_where_another_is_asked_for():
+    result = grade_locally("activation_training", _loop(relu=True))
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["tanh_network"] == task.ignores_activation("relu", "tanh")
+
+
+def test_weights_kept_from_call_to_call_are_named():
+    """Issue 15: a model not re-initialised between activations got a generic message."""
+    _KEPT.clear()
+    result = grade_locally("activation_training", not_reinitialised)
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["each_activation"] == task.NOT_REINITIALISED
+    assert result.earned < result.max_points
+
+
+@pytest.mark.parametrize(
+    ("answer", "message", "error"),
+    [
+        (
+            _raw_loop(_in_place_without_no_grad),
+            task.IN_PLACE_ON_LEAF,
+            "RuntimeError: a leaf Variable that requires grad",
+        ),
+        (
+            _raw_loop(_new_tensors),
+            task.NEW_TENSOR_EACH_STEP,
+            "TypeError: unsupported operand type(s) for *: 'float' and",
+        ),
+        (forward_once, task.GRAPH_REUSED, "RuntimeError: Trying to backward through the graph a second time"),
+        (without_requires_grad, task.NO_REQUIRES_GRAD, "RuntimeError: element 0 of tensors does not require grad"),
+    ],
+)
+def test_exceptions_of_a_training_loop_are_named_before_pytorchs_words(answer, message, error):
+    _, outcome = first_public_failure("activation_training", answer)
+    assert outcome.message.startswith(f"{message} (Your code raised {error}")
 
 
 def _batched_curves(seeds: list[int]) -> dict[str, torch.Tensor]:

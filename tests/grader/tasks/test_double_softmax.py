@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from actgrader.reference import outputs as ref
 from actgrader.tasks import double_softmax as task
 
-from .helpers import assert_fails_with, grade_locally
+from .helpers import assert_named, grade_locally
 
 
 def _logits(x, params):
@@ -146,24 +146,59 @@ def test_correct_answers_written_in_other_ways_earn_everything(answer):
     assert result.earned == result.max_points, [(o.name, o.message) for o in result.outcomes if not o.passed]
 
 
+def fix_drops_the_log(x, y, weights, lr, steps, softmax_first):
+    """The "fix" that swaps CrossEntropyLoss for NLLLoss on the probabilities: no second softmax, no log either."""
+    objective = _double(y) if softmax_first else (lambda z: F.nll_loss(torch.softmax(z, dim=1), y))
+    return _train(x, y, weights, lr, steps, objective=objective, record=_ce(y))
+
+
+def fix_drops_the_log_recorded(x, y, weights, lr, steps, softmax_first):
+    objective = _double(y) if softmax_first else (lambda z: F.nll_loss(torch.softmax(z, dim=1), y))
+    return _train(x, y, weights, lr, steps, objective=objective, record=objective)
+
+
+def softmax_over_the_batch(x, y, weights, lr, steps, softmax_first):
+    objective = (lambda z: F.cross_entropy(torch.softmax(z, dim=0), y)) if softmax_first else _ce(y)
+    return _train(x, y, weights, lr, steps, objective=objective, record=_ce(y))
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (softmax_in_both, "the softmax is applied in both versions"),
-        (softmax_never, "the softmax never reached the loss"),
-        (records_the_minimized_loss, "your curve is the doubled loss itself"),
-        (nll_on_logits, "NLLLoss on raw logits"),
-        (log_applied_twice, "a log taken twice"),
-        (summed_over_the_batch, "summed over the batch instead of averaged"),
-        (recorded_after_the_update, "recorded after each update"),
-        (one_value_too_many, "one too many"),
-        (with_momentum, "training then differs"),
-        (with_a_relu_on_the_output, "The loss of the untrained network already differs"),
-        (returns_tensors, "should hold plain numbers"),
+        (softmax_in_both, task.SOFTMAX_IN_BOTH),
+        (nll_on_logits, task.NLL_ON_LOGITS),
+        (log_applied_twice, task.LOG_TWICE),
+        (summed_over_the_batch, task.SUMMED),
+        (recorded_after_the_update, task.RECORDED_AFTER),
+        (one_value_too_many, task.one_too_many(task.STEPS)),
+        (with_momentum, task.TRAINING_DIFFERS),
+        (with_a_relu_on_the_output, task.UNTRAINED_DIFFERS),
+        (fix_drops_the_log, task.DROPS_THE_LOG),
+        (fix_drops_the_log_recorded, task.DROPS_THE_LOG),
+        (
+            returns_tensors,
+            "the curve for softmax_first=False should hold plain numbers (use loss.item()); one entry is a Tensor.",
+        ),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("double_softmax", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("double_softmax", answer, message)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (softmax_never, task.SOFTMAX_NEVER),
+        (records_the_minimized_loss, task.DOUBLED_RECORDED),
+        (softmax_over_the_batch, task.WRONG_DIM),
+    ],
+)
+def test_a_wrong_softmax_first_version_is_named(answer, message):
+    """(The first case, softmax_first=False, passes: the learner reads this in the second.)"""
+    result = grade_locally("double_softmax", answer)
+    failed = {o.name: o for o in result.outcomes if not o.passed}
+    assert failed["softmax_first_curve"].message == message
+    assert failed["softmax_first_curve"].section == task.TASK.section
 
 
 def test_the_property_holds_with_margin_over_the_hidden_family():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from .helpers import assert_fails_with
+from actgrader.tasks import forward_pass as task
+
+from .helpers import assert_named, first_public_failure, grade_locally
 
 
 def activation_on_output_too(x, weights, activation):
@@ -69,17 +71,81 @@ casts_to_float32 = _casts_to(torch.float32)
 casts_to_float64 = _casts_to(torch.float64)
 
 
+def no_transpose(x, weights, activation):
+    h = x
+    for k, w in enumerate(weights):
+        h = h @ w
+        if k < len(weights) - 1:
+            h = activation(h)
+    return h
+
+
+def weights_on_the_left(x, weights, activation):
+    h = x
+    for k, w in enumerate(weights):
+        h = w @ h
+        if k < len(weights) - 1:
+            h = activation(h)
+    return h
+
+
+def stops_before_the_output_layer(x, weights, activation):
+    h = x
+    for w in weights[:-1]:
+        h = activation(h @ w.T)
+    return h
+
+
+def first_activation_only(x, weights, activation):
+    h = x
+    for k, w in enumerate(weights):
+        h = h @ w.T
+        if k == 0 and len(weights) > 1:
+            h = activation(h)
+    return h
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (activation_on_output_too, "applied after the output layer too"),
-        (no_activation, "No activation was applied between the layers"),
-        (activation_on_input, "applied to the input x as well"),
-        (always_relu, "used ReLU whatever `activation` it was given"),
-        (column_vectors, "It looks transposed"),
-        (casts_to_float32, "keep the dtype of the input"),
-        (casts_to_float64, "keep the dtype of the input (torch.float32)"),
+        (activation_on_output_too, task.OUTPUT_ACTIVATION),
+        (no_activation, task.NO_ACTIVATION),
+        (activation_on_input, task.INPUT_ACTIVATION),
+        (stops_before_the_output_layer, task.OUTPUT_LAYER_MISSING),
+        (
+            column_vectors,
+            (
+                "the output has shape (2, 7), but it should have shape (7, 2). "
+                "It looks transposed: rows are examples, columns are features."
+            ),
+        ),
+        (casts_to_float32, "the output has dtype torch.float32; keep the dtype of the input (torch.float64)."),
+        (casts_to_float64, "the output has dtype torch.float64; keep the dtype of the input (torch.float32)."),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("forward_pass", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("forward_pass", answer, message)
+
+
+def test_relu_everywhere_is_named_where_another_activation_is_asked_for():
+    result = grade_locally("forward_pass", always_relu)
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["uses_the_given_activation"] == task.ALWAYS_RELU
+
+
+def test_an_activation_after_the_first_layer_only_is_named_in_deeper_networks():
+    result = grade_locally("forward_pass", first_activation_only)
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["relu_network"] == task.FIRST_ACTIVATION_ONLY
+
+
+@pytest.mark.parametrize(
+    ("answer", "message", "error"),
+    [
+        (no_transpose, task.NOT_TRANSPOSED, "mat1 and mat2 shapes cannot be multiplied (7x3 and 5x3)"),
+        (weights_on_the_left, task.WEIGHTS_ON_THE_LEFT, "mat1 and mat2 shapes cannot be multiplied (5x3 and 7x3)"),
+    ],
+)
+def test_a_product_that_cannot_be_taken_is_named_before_pytorchs_words(answer, message, error):
+    _, outcome = first_public_failure("forward_pass", answer)
+    assert outcome.message == f"{message} (Your code raised RuntimeError: {error}.)"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import gelu_vs_relu as task
+
+from .helpers import assert_named, grade_locally
 
 
 def _gradient(z, activation):
@@ -59,25 +61,29 @@ def small_gradients(z, activation):
 
 
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (negative_inputs, "You counted the negative pre-activations"),
-        (non_positive_inputs, "You counted the negative pre-activations"),
-        (zero_outputs, "not where its slope is 0"),
-        (passing_fraction, "where the gradient is NOT zero"),
-        (percentage, "not a percentage"),
-        (count, "not the number of them"),
-        (small_gradients, "count the entries where it is exactly 0"),
+        (negative_inputs, task.negative_counted("GELU")),
+        (zero_outputs, task.zero_outputs_counted("GELU")),
+        (passing_fraction, task.NOT_ZERO_COUNTED),
+        (percentage, task.PERCENTAGE),
+        (count, task.entries_not_fraction(64 * 50)),
+        (small_gradients, task.SMALL_COUNTED),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("gelu_vs_relu", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("gelu_vs_relu", answer, message)
+
+
+def test_non_positive_inputs_are_named_for_the_smooth_activations():
+    """Right for ReLU; for GELU, z <= 0 is not where the slope is 0."""
+    assert_named("gelu_vs_relu", non_positive_inputs, task.negative_counted("GELU"))
 
 
 def test_counting_only_strictly_negative_inputs_misses_relus_kink():
     result = grade_locally("gelu_vs_relu", negative_inputs)
     messages = {o.name: o.message for o in result.outcomes if not o.passed}
-    assert "PyTorch uses the left slope, 0" in messages["exact_zeros"]
+    assert messages["exact_zeros"] == task.RELU_KINK
 
 
 def relu_only(z, activation):
@@ -86,6 +92,7 @@ def relu_only(z, activation):
 
 
 def test_assuming_smooth_activations_never_block_fails_in_their_far_tail():
-    result = assert_fails_with("gelu_vs_relu", relu_only, "the slope underflows")
-    failed = {o.name for o in result.outcomes if not o.passed}
-    assert "other_activations" in failed and "random_layers" in failed
+    result = grade_locally("gelu_vs_relu", relu_only)
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["other_activations"].startswith("Your fraction is 0, but on this batch GELU's slope is exactly 0 at ")
+    assert "random_layers" in failed

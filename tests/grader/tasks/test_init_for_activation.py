@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import init_for_activation as task
+
+from .helpers import assert_fails_with, first_public_failure, grade_locally
 
 
 def kaiming_everywhere(activation, fan_in, fan_out):
@@ -36,17 +38,31 @@ def test_lecun_for_tanh_and_kaiming_for_the_relu_family_earn_full_marks():
     assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
 
 
+def uniform_bound(activation, fan_in, fan_out):
+    """The bound of Kaiming's (or LeCun's) uniform form, as nn.init.kaiming_uniform_ draws it."""
+    return math.sqrt(3 * (1 if activation == "tanh" else 2) / fan_in)
+
+
+def divided_by_fan_in(activation, fan_in, fan_out):
+    return math.sqrt(1 if activation == "tanh" else 2) / fan_in
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (kaiming_everywhere, "Kaiming with tanh over-amplifies"),
-        (glorot_everywhere, "with ReLU shrinks the signal"),
-        (linear_default, "nn.Linear's default, variance 1/(3 fan_in), shrinks the signal"),
-        (variance_not_std, "returns a variance"),
+        (kaiming_everywhere, task.KAIMING_WITH_TANH),
+        (glorot_everywhere, task.GLOROT_WITH_RELU),
+        (linear_default, task.linear_default(relu_family=True)),
+        (variance_not_std, task.variance_not_std("kaiming")),
+        (uniform_bound, task.uniform_bound("kaiming")),
+        (divided_by_fan_in, task.divided_by_fan_in("kaiming")),
     ],
 )
-def test_mismatch_is_named(answer, fragment):
-    assert_fails_with("init_for_activation", answer, fragment)
+def test_mismatch_is_named(answer, message):
+    """The misconception, then what was measured."""
+    _, outcome = first_public_failure("init_for_activation", answer)
+    assert outcome.message.startswith(message + " (Measured: ")
+    assert outcome.section == task.TASK.section
 
 
 def tuned_to_one_width(activation, fan_in, fan_out):

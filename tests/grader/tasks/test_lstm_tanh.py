@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import lstm_tanh as task
+
+from .helpers import assert_named, first_public_failure, grade_locally
 
 
 def _slip(
@@ -18,9 +20,12 @@ def _slip(
     input_gate=True,
     new_cell=True,
     swap_return=False,
+    recurrent=True,
+    transposed=True,
 ):
     def lstm_step(x, h, c, weights):
-        z = x @ weights["weight_ih"].T + weights["bias_ih"] + h @ weights["weight_hh"].T
+        w_ih = weights["weight_ih"].T if transposed else weights["weight_ih"]
+        z = x @ w_ih + weights["bias_ih"] + (h @ weights["weight_hh"].T if recurrent else 0)
         if both_biases:
             z = z + weights["bias_hh"]
         blocks = dict(zip(order, z.chunk(4, dim=1), strict=True))
@@ -51,20 +56,34 @@ def only_h(x, h, c, weights):
 
 
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (_slip(gate=torch.tanh), "A gate must lie between 0 and 1"),
-        (_slip(candidate=torch.sigmoid), "could only be added to, never decreased"),
-        (_slip(output=lambda v: v), "the tanh on the new cell state is missing"),
-        (_slip(order="ifog"), "input gate i, the forget gate f, the candidate g and the output gate o"),
-        (_slip(order="igfo"), "input gate i, the forget gate f, the candidate g and the output gate o"),
-        (_slip(order="figo"), "input gate i, the forget gate f, the candidate g and the output gate o"),
-        (_slip(both_biases=False), "adds both biases"),
-        (_slip(input_gate=False), "scaled by the input gate"),
-        (_slip(new_cell=False), "from the new cell state"),
-        (_slip(swap_return=True), "in the order (h, c)"),
-        (only_h, "returns the pair (h, c)"),
+        (_slip(gate=torch.tanh), task.GATES),
+        (_slip(candidate=torch.sigmoid), task.CANDIDATE),
+        (_slip(output=lambda v: v), task.OUTPUT),
+        (_slip(order="ifog"), task.ORDER),
+        (_slip(order="igfo"), task.ORDER),
+        (_slip(order="figo"), task.ORDER),
+        (_slip(both_biases=False), task.BIASES),
+        (_slip(input_gate=False), task.INPUT_GATE),
+        (_slip(new_cell=False), task.NEW_CELL),
+        (_slip(swap_return=True), task.RETURN_ORDER),
+        (_slip(recurrent=False), task.NO_RECURRENCE),
+        (_slip(recurrent=False, both_biases=False), task.NO_RECURRENCE),
+        (
+            only_h,
+            (
+                "lstm_step returns the pair (h, c): the new hidden state and the new cell state, "
+                "each of shape (batch, hidden) = (3, 5)."
+            ),
+        ),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("lstm_tanh", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("lstm_tanh", answer, message)
+
+
+def test_untransposed_weights_are_named_before_pytorchs_words():
+    _, outcome = first_public_failure("lstm_tanh", _slip(transposed=False))
+    error = "mat1 and mat2 shapes cannot be multiplied (3x4 and 20x4)"
+    assert outcome.message == f"{task.NOT_TRANSPOSED} (Your code raised RuntimeError: {error}.)"

@@ -15,7 +15,7 @@ from actgrader.reference import outputs as ref
 from actgrader.reference.models import make_mlp
 from actgrader.tasks import multilabel_head as task
 
-from .helpers import assert_fails_with, grade_locally
+from .helpers import assert_fails_with, first_public_failure, grade_locally
 
 ACCEPTED = [("none", "BCEWithLogitsLoss"), ("sigmoid", "BCELoss"), ("none", "MultiLabelSoftMarginLoss")]
 #: Wrong set-ups that train without an error, so only the thresholds can catch them.
@@ -43,23 +43,49 @@ def test_set_ups_that_fit_earn_everything(output, loss):
 
 
 @pytest.mark.parametrize(
-    ("output", "loss", "fragment"),
+    ("output", "loss", "message"),
     [
-        ("none", "CrossEntropyLoss", "Softmax makes the labels compete: their probabilities sum to 1"),
-        ("softmax", "CrossEntropyLoss", "two true labels cannot both be near 1"),
-        ("softmax", "BCELoss", "Softmax makes the labels compete"),
-        ("log_softmax", "NLLLoss", "NLLLoss picks one class per example"),
-        ("sigmoid", "BCEWithLogitsLoss", "The sigmoid is applied twice: BCEWithLogitsLoss"),
-        ("sigmoid", "MultiLabelSoftMarginLoss", "The sigmoid is applied twice"),
-        ("none", "BCELoss", "BCELoss takes probabilities in [0, 1]"),
-        ("tanh", "BCEWithLogitsLoss", "no probability gets beyond 0.27 to 0.73"),
-        ("relu", "BCEWithLogitsLoss", "no label can ever be confidently absent"),
-        ("gelu", "BCEWithLogitsLoss", "Unknown output 'gelu'"),
-        ("none", "MSELoss", "Unknown loss 'MSELoss'"),
+        ("none", "CrossEntropyLoss", task.CE_APPLIES_SOFTMAX),
+        ("sigmoid", "CrossEntropyLoss", task.SIGMOID_INTO_CE),
+        ("softmax", "CrossEntropyLoss", task.SOFTMAX_INTO_CE),
+        ("log_softmax", "CrossEntropyLoss", task.CE_APPLIES_SOFTMAX),
+        ("softmax", "BCELoss", task.SOFTMAX_COMPETES),
+        ("softmax", "BCEWithLogitsLoss", task.SOFTMAX_COMPETES),
+        ("log_softmax", "NLLLoss", task.NLL_ONE_CLASS),
+        ("sigmoid", "BCEWithLogitsLoss", task.DOUBLE_SIGMOID.format(loss="BCEWithLogitsLoss")),
+        ("sigmoid", "MultiLabelSoftMarginLoss", task.DOUBLE_SIGMOID.format(loss="MultiLabelSoftMarginLoss")),
+        ("none", "BCELoss", task.BCE_WANTS_PROBABILITIES.format(output="none")),
+        (
+            "tanh",
+            "BCEWithLogitsLoss",
+            task.SQUASHED_LOGITS.format(output="tanh", loss="BCEWithLogitsLoss", why=task.SQUASH_REASONS["tanh"]),
+        ),
+        (
+            "relu",
+            "BCEWithLogitsLoss",
+            task.SQUASHED_LOGITS.format(output="relu", loss="BCEWithLogitsLoss", why=task.SQUASH_REASONS["relu"]),
+        ),
     ],
 )
-def test_wrong_set_up_is_named(output, loss, fragment):
-    assert_fails_with("multilabel_head", choice(output, loss), fragment)
+def test_wrong_set_up_is_named(output, loss, message):
+    """The misconception first, then what was measured (or what PyTorch said when it could not train)."""
+    _, outcome = first_public_failure("multilabel_head", choice(output, loss))
+    assert outcome.message.startswith(message + " ")
+    rest = outcome.message.removeprefix(message + " ")
+    assert rest.startswith(("Trained here on 4 labels: ", "(PyTorch said: ")), rest
+    assert outcome.section == task.TASK.section
+
+
+@pytest.mark.parametrize(
+    ("output", "loss", "message"),
+    [
+        ("gelu", "BCEWithLogitsLoss", "Unknown output 'gelu': choose one of "),
+        ("none", "MSELoss", "Unknown loss 'MSELoss': choose one of "),
+    ],
+)
+def test_a_name_outside_the_lists_is_refused(output, loss, message):
+    _, outcome = first_public_failure("multilabel_head", choice(output, loss))
+    assert outcome.message.startswith(message)
 
 
 def test_the_measured_figures_are_in_the_message():

@@ -7,7 +7,10 @@ import math
 import pytest
 import torch
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.reference import outputs as ref
+from actgrader.tasks import saturated_sigmoid as task
+
+from .helpers import assert_named, grade_locally
 
 
 def right(p, depth):
@@ -41,15 +44,35 @@ def test_plain_arithmetic_earns_full_marks():
     assert result.earned == result.max_points
 
 
+def one_minus_p(p, depth):
+    return (1 - p) ** depth
+
+
+def p_only(p, depth):
+    return p**depth
+
+
+def one_layer_too_many(p, depth):
+    return (p * (1 - p)) ** (depth + 1)
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (slope_at_p_as_input, "as if 0.99 were the sigmoid's input"),
-        (peak_slope, "0.25 is the sigmoid's slope at its centre"),
-        (one_layer_only, "That is one layer's factor"),
-        (added_over_layers, "The factors of the layers were added"),
-        (in_float32, "below float32's smallest normal number"),
+        (slope_at_p_as_input, task.as_input(0.99)),
+        (peak_slope, task.PEAK),
+        (one_minus_p, task.ONE_MINUS_P),
+        (p_only, task.P_ONLY),
+        (one_layer_only, task.one_layer(20)),
+        (added_over_layers, task.ADDED),
+        (in_float32, task.in_float32(ref.saturated_depth_factor(0.99, 20), 20)),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("saturated_sigmoid", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("saturated_sigmoid", answer, message)
+
+
+def test_one_factor_too_many_is_named_where_there_are_several_layers():
+    result = grade_locally("saturated_sigmoid", one_layer_too_many)
+    failed = {o.name: o.message for o in result.outcomes if not o.passed}
+    assert failed["twenty_layers_at_099"] == task.off_by_one(20)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import _stability
+from actgrader.tasks import stable_softmax as task
+
+from .helpers import assert_named, grade_locally
 
 
 def shifted(x, dim=-1):
@@ -54,16 +58,59 @@ def without_keepdim(x, dim=-1):
     return e / e.sum(dim=dim)
 
 
+def max_pair(x, dim=-1):
+    e = torch.exp(x - torch.max(x, dim=dim, keepdim=True))
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def fixed_dim_one(x, dim=-1):
+    e = torch.exp(x - x.amax(dim=1, keepdim=True))
+    return e / e.sum(dim=1, keepdim=True)
+
+
+def detached(x, dim=-1):
+    return shifted(x, dim).detach()
+
+
+def through_numpy(x, dim=-1):
+    a = x.numpy()
+    e = np.exp(a - a.max(axis=dim, keepdims=True))
+    return torch.from_numpy(e / e.sum(axis=dim, keepdims=True))
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (naive, "softmax gives NaN for logits near 1000: subtract the maximum first"),
-        (minus_the_minimum, "Subtracting the minimum does not stop e^x from overflowing"),
-        (minus_the_global_maximum, "You subtracted the largest entry of the whole tensor"),
-        (always_last_dim, "Softmax was taken over the wrong dimension (dim=1, asked for dim=0)"),
-        (whole_tensor, "The whole tensor sums to 1"),
-        (without_keepdim, "Without keepdim=True"),
+        (naive, task.NAIVE),
+        (minus_the_minimum, task.MINUS_MINIMUM),
+        (minus_the_global_maximum, task.GLOBAL_MAXIMUM),
+        (without_keepdim, task.NO_KEEPDIM),
+        (detached, _stability.NO_GRAPH.format(call="softmax(x, dim=-1)")),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("stable_softmax", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("stable_softmax", answer, message)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [(always_last_dim, task.wrong_dim(1, 0)), (whole_tensor, task.WHOLE_TENSOR)],
+)
+def test_the_wrong_dimension_is_named_and_links_the_definition(answer, message):
+    assert_named("stable_softmax", answer, message, section=task.WRONG_DIM_SECTION)
+
+
+@pytest.mark.parametrize(
+    ("answer", "case", "message", "section"),
+    [
+        (max_pair, "logits_near_1000", task.MAX_PAIR, None),
+        (fixed_dim_one, "float64_mixed_scales", task.wrong_dim(1, -1), task.WRONG_DIM_SECTION),
+        (through_numpy, "logits_near_1000", _stability.THROUGH_NUMPY.format(call="softmax(x, dim=-1)"), None),
+    ],
+)
+def test_exceptions_with_a_known_cause_are_named_before_pytorchs_words(answer, case, message, section):
+    """(A dimension fixed in the code shows as an exception on the 1-D vector, which has no dim 1.)"""
+    result = grade_locally("stable_softmax", answer)
+    outcome = next(o for o in result.outcomes if o.name == case)
+    assert outcome.message.startswith(message + " (Your code raised ")
+    assert outcome.section == (section or "softmax#sec-softmax-stability")

@@ -1,12 +1,19 @@
-"""Plausible answers to `softplus`: stable rewritings earn full marks, wrong ones fail naming their mistake."""
+"""Plausible answers to `softplus`: stable rewritings earn full marks, wrong ones fail naming their mistake.
+
+Stable means what the chapter means: right values and a finite, right slope autograd sends back.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import _stability
+from actgrader.tasks import stable_softplus as task
+
+from .helpers import assert_named, first_public_failure, grade_locally
 
 
 def relu_plus_log1p(x):
@@ -47,15 +54,47 @@ def forgot_the_max(x):
     return torch.log1p(torch.exp(-x.abs()))
 
 
+def unclamped_threshold(x):
+    """PyTorch's shortcut typed without a clamp: right values, NaN slopes past e^x's overflow."""
+    return torch.where(x > 20, x, torch.log1p(torch.exp(x)))
+
+
+def unclamped_branches(x):
+    return torch.where(x > 0, x + torch.log1p(torch.exp(-x)), torch.log1p(torch.exp(x)))
+
+
+def through_numpy(x):
+    return torch.from_numpy(np.logaddexp(0, x.numpy()))
+
+
+def detached(x):
+    return relu_plus_log1p(x).detach()
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (naive, "overflows to inf once e^x does"),
-        (log1p_only, "overflows to inf once e^x does"),
-        (positive_form_everywhere, "is the form for x >= 0"),
-        (log_not_log1p, "Use log1p(u)"),
-        (forgot_the_max, "for positive x add max(x, 0)"),
+        (naive, task.OVERFLOWS),
+        (log1p_only, task.OVERFLOWS),
+        (positive_form_everywhere, task.POSITIVE_FORM),
+        (log_not_log1p, task.LOG_NOT_LOG1P),
+        (forgot_the_max, task.MISSING_MAX),
+        (unclamped_threshold, task.UNSELECTED_BRANCH),
+        (unclamped_branches, task.UNSELECTED_BRANCH),
+        (detached, _stability.NO_GRAPH.format(call="softplus(x)")),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("stable_softplus", answer, fragment)
+def test_wrong_answer_is_named(answer, message):
+    assert_named("stable_softplus", answer, message)
+
+
+def test_numpy_is_named_before_pytorchs_words():
+    _, outcome = first_public_failure("stable_softplus", through_numpy)
+    assert outcome.message.startswith(_stability.THROUGH_NUMPY.format(call="softplus(x)") + " (Your code raised ")
+
+
+@pytest.mark.parametrize("answer", [unclamped_threshold, unclamped_branches])
+def test_right_values_with_nan_slopes_lose_the_grid_cases(answer):
+    result = grade_locally("stable_softplus", answer)
+    failed = {o.name for o in result.outcomes if not o.passed}
+    assert {"float32_grid", "float64_grid_and_batch"} <= failed

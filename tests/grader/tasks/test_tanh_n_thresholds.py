@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import tanh_n_thresholds as task
+
+from .helpers import assert_named, grade_locally
 
 
 def right(n, depth):
@@ -49,23 +51,24 @@ def test_the_closed_forms_earn_full_marks():
     assert result.earned == result.max_points
 
 
-def test_the_artanh_forms_pass_the_public_cases_and_the_chapter_explains_the_rest():
-    """They are exact for small K; for the K of the hidden cases float64 cannot resolve 1 - n^-K."""
+def test_the_artanh_form_of_the_depth_bound_is_named_in_the_public_cases():
+    """Exact for small K; at K = 100 (and much of the hidden range) float64 cannot resolve 1 - n^-K."""
     result = grade_locally("tanh_n_thresholds", artanh_forms)
-    assert all(o.passed for o in result.outcomes if not o.hidden)
-    failed = [o for o in result.outcomes if not o.passed]
-    assert failed and all("float64 rounds" in o.message for o in failed)
+    failed = {o.name: o for o in result.outcomes if not o.passed}
+    assert failed["depth_bound_values"].message == task.artanh_form(100)
+    assert failed["depth_bound_values"].section == task.SECTIONS[1]
+    assert {"t1_values", "explode_bound_values"}.isdisjoint(failed)
 
 
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message", "section"),
     [
-        (swapped_roots, "t1 and the exploding bound are swapped"),
-        (no_one_over_n, "The factor 1/n is missing"),
-        (k_minus_one, "K against K - 1"),
-        (no_square_root, "The square root is missing"),
-        (as_dict, "return a tuple (t1, depth_bound, explode_bound)"),
+        (swapped_roots, task.SWAPPED, task.SECTIONS[0]),
+        (no_one_over_n, task.NO_ONE_OVER_N, task.SECTIONS[0]),
+        (k_minus_one, task.k_against_k_minus_one(50), task.SECTIONS[1]),
+        (no_square_root, task.NO_SQUARE_ROOT, task.SECTIONS[1]),
+        (as_dict, "tanh_n_thresholds(2, 50) returned a dict; return a tuple (t1, depth_bound, explode_bound).", None),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
-    assert_fails_with("tanh_n_thresholds", answer, fragment)
+def test_wrong_answer_is_named(answer, message, section):
+    assert_named("tanh_n_thresholds", answer, message, section=section)

@@ -6,7 +6,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from .helpers import assert_fails_with, grade_locally
+from actgrader.tasks import weight_gradient_norms as task
+
+from .helpers import assert_named, first_public_failure, grade_locally
 
 
 def _forward(x, weights, biases, activation, *, last_activation=False, use_biases=True):
@@ -101,21 +103,83 @@ def test_a_plain_autograd_answer_earns_full_marks_as_floats_or_tensors(answer):
     assert result.earned == result.max_points, [o.message for o in result.outcomes if not o.passed]
 
 
+def read_before_backward(x, y, weights, biases, activation):
+    """Reads .grad before loss.backward() has run (it is None)."""
+    out, ws, _ = _forward(x, weights, biases, activation)
+    norms = [w.grad.norm().item() for w in ws]
+    F.cross_entropy(out, y).backward()
+    return norms
+
+
+def read_before_backward_guarded(x, y, weights, biases, activation):
+    """The same, with None replaced by 0: every norm is 0."""
+    out, ws, _ = _forward(x, weights, biases, activation)
+    norms = [0.0 if w.grad is None else w.grad.norm().item() for w in ws]
+    F.cross_entropy(out, y).backward()
+    return norms
+
+
+def without_requires_grad(x, y, weights, biases, activation):
+    h = x
+    for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        h = h @ w.T + b
+        if k < len(weights) - 1:
+            h = activation(h)
+    F.cross_entropy(h, y).backward()
+    return [w.grad.norm().item() for w in weights]
+
+
+def softmax_before_the_loss(x, y, weights, biases, activation):
+    out, ws, _ = _forward(x, weights, biases, activation)
+    return [g.norm().item() for g in torch.autograd.grad(F.cross_entropy(torch.softmax(out, dim=1), y), ws)]
+
+
+def l1_norms(x, y, weights, biases, activation):
+    out, ws, _ = _forward(x, weights, biases, activation)
+    return [g.abs().sum().item() for g in torch.autograd.grad(F.cross_entropy(out, y), ws)]
+
+
+def squared_norms(x, y, weights, biases, activation):
+    return [n**2 for n in right(x, y, weights, biases, activation)]
+
+
+def weight_norms(x, y, weights, biases, activation):
+    return [w.norm().item() for w in weights]
+
+
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer", "message"),
     [
-        (output_side_first, "grow toward the input: check the order of your layers"),
-        (bias_gradients, "norms of the biases' gradients"),
-        (activation_norms, "norms of the layers' outputs (the activations)"),
-        (summed_loss, "the loss was summed over the batch"),
-        (activation_on_output, "applied after the output layer too"),
-        (no_biases, "biases were left out of the forward pass"),
-        (never_zeroed, "gradients from an earlier call are being added"),
+        (output_side_first, task.REVERSED),
+        (bias_gradients, task.BIAS_GRADIENTS),
+        (activation_norms, task.OUTPUT_NORMS),
+        (weight_norms, task.WEIGHT_NORMS),
+        (summed_loss, task.summed_loss(64)),
+        (activation_on_output, task.OUTPUT_ACTIVATION),
+        (no_biases, task.NO_BIASES),
+        (squared_norms, task.SQUARED),
+        (read_before_backward_guarded, task.READ_BEFORE_BACKWARD),
+        (softmax_before_the_loss, task.DOUBLE_SOFTMAX),
+        (l1_norms, task.L1_NORM),
+        (never_zeroed, task.ACCUMULATED),
     ],
 )
-def test_wrong_answer_is_named(answer, fragment):
+def test_wrong_answer_is_named(answer, message):
     _MODEL.clear()
-    assert_fails_with("weight_gradient_norms", answer, fragment)
+    assert_named("weight_gradient_norms", answer, message)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message", "error"),
+    [
+        (read_before_backward, task.READ_BEFORE_BACKWARD, "AttributeError: 'NoneType' object has no attribute 'norm'"),
+        (without_requires_grad, task.NO_REQUIRES_GRAD, "RuntimeError: element 0 of tensors does not require grad"),
+    ],
+)
+def test_exceptions_with_a_known_cause_are_named_before_pytorchs_words(answer, message, error):
+    """Issue 15: gradient norms read before backward() got a generic message."""
+    _, outcome = first_public_failure("weight_gradient_norms", answer)
+    assert outcome.message.startswith(f"{message} (Your code raised {error}")
 
 
 def made_up_norms(x, y, weights, biases, activation):

@@ -101,6 +101,12 @@ def quiet_learner_code():
             yield
 
 
+#: The keyword :func:`call_with_slopes` adds to a call: it asks the learner's side, where the
+#: autograd graph lives, to send back the slopes of the result as well. The learner's function
+#: never receives it.
+SLOPES_KEYWORD = "__actgrader_slopes__"
+
+
 def call_learner(obj: Any, args_bytes: bytes) -> bytes:
     """Decode arguments, call ``obj`` quietly and encode what it returns.
 
@@ -108,9 +114,76 @@ def call_learner(obj: Any, args_bytes: bytes) -> bytes:
     the same arguments and its result is judged the same way in both.
     """
     args, kwargs = codec.decode(args_bytes, allow_refs=True)
+    request = kwargs.pop(SLOPES_KEYWORD, None)
     with quiet_learner_code():
-        result = obj(*args, **kwargs)
+        result = obj(*args, **kwargs) if request is None else _call_for_slopes(obj, args, kwargs, request)
     return codec.encode(result)
+
+
+def _call_for_slopes(obj: Any, args: list[Any], kwargs: dict[str, Any], request: Any) -> dict[str, Any]:
+    """Call ``obj`` with ``args[wrt]`` tracked by autograd; the result and the vector-Jacobian product.
+
+    Runs on the learner's side. The learner's function receives a copy of the input that
+    requires grad (not a leaf, so that in-place edits of it stay legal); the slope is
+    ``d <result, cotangent> / d input`` (element-wise functions: the derivative, with a
+    cotangent of ones). When no slope can be taken, ``problem`` says why. Exceptions raised by
+    the learner's function or by its backward pass propagate like any other learner error.
+    """
+    import torch
+
+    if not isinstance(request, dict) or not isinstance(request.get("wrt"), int):
+        raise codec.CodecError("malformed slope request")
+    wrt, cotangent = request["wrt"], request.get("cotangent")
+    x = args[wrt]
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise codec.CodecError("slopes are taken with respect to a floating-point tensor")
+    leaf = x.detach().clone().requires_grad_(True)
+    args = list(args)
+    args[wrt] = leaf.clone()
+    with torch.enable_grad():
+        out = obj(*args, **kwargs)
+        if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+            return {"value": out, "slope": None, "problem": "not-a-tensor"}
+        if not out.requires_grad:
+            return {"value": out, "slope": None, "problem": "no-graph"}
+        weights = torch.ones_like(out) if cotangent is None else cotangent
+        if not isinstance(weights, torch.Tensor) or weights.shape != out.shape:
+            return {"value": out.detach(), "slope": None, "problem": "shape"}
+        (slope,) = torch.autograd.grad(out, leaf, grad_outputs=weights.to(out.dtype), allow_unused=True)
+    if slope is None:
+        return {"value": out.detach(), "slope": None, "problem": "unused"}
+    return {"value": out.detach(), "slope": slope, "problem": None}
+
+
+@dataclass(frozen=True)
+class SlopedResult:
+    """What :func:`call_with_slopes` brings back: the result, and the slope autograd sends back through it.
+
+    ``problem`` is None when ``slope`` holds the slopes, otherwise why there are none:
+    ``"not-a-tensor"`` (the result is not a floating-point tensor), ``"no-graph"`` (the result
+    carries no autograd graph: computed with NumPy, ``.detach()``, ``.item()`` or under
+    ``torch.no_grad()``), ``"unused"`` (the result does not depend on the input) or
+    ``"shape"`` (the result's shape differs from the cotangent's).
+    """
+
+    value: Any
+    slope: Any
+    problem: str | None
+
+
+def call_with_slopes(answer: Answer, *args: Any, wrt: int = 0, cotangent: Any = None) -> SlopedResult:
+    """Call the learner's function and take, on its side, the slopes of its result with respect to ``args[wrt]``.
+
+    With ``cotangent`` (a tensor of the result's shape) the slope is the vector-Jacobian
+    product ``d <result, cotangent> / d args[wrt]``, which a function with vector outputs
+    (softmax) needs; without, a cotangent of ones: the derivative of an element-wise function.
+    The same in a notebook and in the batch grader: the request travels as a keyword argument
+    through the same boundary as any call.
+    """
+    reply = answer(*args, **{SLOPES_KEYWORD: {"wrt": wrt, "cotangent": cotangent}})
+    if not isinstance(reply, dict) or set(reply) != {"value", "slope", "problem"}:
+        raise LearnerError("UnsupportedResult", "the slopes of the result could not be read")
+    return SlopedResult(reply["value"], reply["slope"], reply["problem"])
 
 
 class LocalAnswer:

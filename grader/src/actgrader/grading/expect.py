@@ -9,13 +9,16 @@ after the output layer too", not "arrays differ".
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from actgrader.grading.answer import LearnerError
 from actgrader.grading.cases import Mistake
 from actgrader.grading.codec import Opaque
 
@@ -128,3 +131,103 @@ def true(condition: bool, message: str) -> None:
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
         raise Mistake(message)
+
+
+# --- learner exceptions with a known cause ---------------------------------------------------
+
+#: Recognises a learner exception: called with it, true when the exception has this cause.
+ErrorMatcher = Callable[[LearnerError], bool]
+#: (matcher, the misconception's message) or (matcher, message, book section).
+KnownError = tuple[ErrorMatcher, str] | tuple[ErrorMatcher, str, str]
+
+
+def explained_error(message: str, error: LearnerError) -> str:
+    """``message`` (the misconception), followed by what the learner's code raised."""
+    detail = error.detail.rstrip(". ")
+    return f"{message} (Your code raised {error.exc_type}{': ' + detail if detail else ''}.)"
+
+
+@contextlib.contextmanager
+def known_errors(known: Sequence[KnownError]) -> Iterator[None]:
+    """Turn a learner exception whose cause is known into a :class:`Mistake` naming that cause.
+
+    Inside the block, a :class:`~actgrader.grading.answer.LearnerError` matched by one of
+    ``known`` becomes ``Mistake(explained_error(message, error))``: the learner reads the
+    misconception ("the product is in the wrong order") before PyTorch's words ("mat1 and mat2
+    shapes cannot be multiplied"). Other exceptions pass through unchanged.
+    """
+    try:
+        yield
+    except LearnerError as error:
+        for entry in known:
+            if entry[0](error):
+                raise Mistake(explained_error(entry[1], error), section=entry[2] if len(entry) > 2 else None) from None
+        raise
+
+
+def raised_by(compute: Callable[[], Any]) -> tuple[str, str] | None:
+    """``(type name, message)`` of the exception ``compute()`` raises in the check's process, or None.
+
+    Runs a misconception on the check's own data, so that its exception is the computed
+    signature a learner's exception is compared with.
+    """
+    try:
+        compute()
+    except Exception as exc:  # noqa: BLE001 - the signature is whatever the misconception raises
+        return type(exc).__name__, str(exc)
+    return None
+
+
+def raises_like(compute: Callable[[], Any]) -> ErrorMatcher:
+    """A matcher: the learner raised what ``compute()`` raises here (same type, same message)."""
+
+    def matches(error: LearnerError) -> bool:
+        signature = raised_by(compute)
+        if signature is None:
+            return False
+        exc_type, text = signature
+        text = text if len(text) <= 300 else text[:300] + "..."  # as LearnerError keeps it
+        return error.exc_type == exc_type and error.detail == text
+
+    return matches
+
+
+def error_mentions(exc_type: str, *fragments: str) -> ErrorMatcher:
+    """A matcher: an exception of ``exc_type`` whose message contains every one of ``fragments``."""
+
+    def matches(error: LearnerError) -> bool:
+        return error.exc_type == exc_type and all(f in error.detail for f in fragments)
+
+    return matches
+
+
+_MATMUL_SHAPES = (
+    re.compile(r"\((\d+)x(\d+) and (\d+)x(\d+)\)"),  # a @ b, torch.mm, torch.matmul, F.linear
+    re.compile(r"shapes \[(\d+), (\d+)\] and \[(\d+), (\d+)\]"),  # torch.linalg.multi_dot
+)
+
+
+def matmul_shapes(error: LearnerError) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The two matrix shapes a failed matrix product names in its message, or None."""
+    if error.exc_type != "RuntimeError":
+        return None
+    for pattern in _MATMUL_SHAPES:
+        found = pattern.search(error.detail)
+        if found:
+            a, b, c, d = (int(n) for n in found.groups())
+            return (a, b), (c, d)
+    return None
+
+
+def failed_matmul(*pairs: tuple[Sequence[int], Sequence[int]]) -> ErrorMatcher:
+    """A matcher: a matrix product failed on one of ``pairs`` of shapes (computed from the misconception).
+
+    PyTorch words the failure differently for ``@``, ``torch.mm`` and ``torch.linalg.multi_dot``,
+    but always names the two shapes; those are the signature.
+    """
+    wanted = {(tuple(a), tuple(b)) for a, b in pairs}
+
+    def matches(error: LearnerError) -> bool:
+        return matmul_shapes(error) in wanted
+
+    return matches

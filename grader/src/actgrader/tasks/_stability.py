@@ -1,6 +1,12 @@
 """Judging activations computed from scratch, shared by ``stable_sigmoid``, ``stable_softmax``,
 ``stable_softplus`` and ``activation_derivatives``.
 
+"Stable" means what the chapters mean by it: the values *and* the slopes autograd sends back
+through them in a training step are finite and right. :func:`judge` judges one tensor (values
+or slopes); :func:`learner_slopes` takes the slopes on the learner's side
+(:func:`~actgrader.grading.answer.call_with_slopes`) and names why there are none (NumPy,
+``.detach()``, an in-place edit the backward pass needs).
+
 A result passes when it has the input's shape and dtype and equals the reference within a
 tolerance that depends on the dtype. Otherwise the learner reads, in this order:
 
@@ -24,6 +30,7 @@ import torch
 from torch import Tensor
 
 from actgrader.grading import Mistake, expect
+from actgrader.grading.answer import Answer, call_with_slopes
 
 #: (message, the values that misconception gives on this input); message may carry a section.
 Known = tuple[str, Tensor] | tuple[str, Tensor, str]
@@ -156,7 +163,8 @@ ElementwiseJudge = Callable[[Any, Tensor, dict[torch.dtype, Tolerance]], None]
 def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_title: str) -> None:
     """Register the five cases shared by the element-wise stability tasks (sigmoid, softplus).
 
-    ``judge_one(answer, x, tolerance)`` judges the learner's function on one input. The public
+    ``judge_one(answer, x, tolerance)`` judges the learner's function on one input (its values and
+    the slopes autograd sends back through it). The public
     cases cover float32 and float64 grids to ±1e4, a 2-D batch and the left tail (judged
     relatively, where every digit counts); the hidden ones draw random shapes, scales, dtypes
     and tail points from the case's seed.
@@ -164,12 +172,12 @@ def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_t
 
     @task.case(points=1)
     def float32_grid(answer: Any, ctx: Any) -> None:
-        """float32 inputs from -1e4 to 1e4"""
+        """float32 inputs from -1e4 to 1e4 (values and slopes)"""
         judge_one(answer, grid(torch.float32), LOOSE)
 
     @task.case(points=1)
     def float64_grid_and_batch(answer: Any, ctx: Any) -> None:
-        """float64 inputs from -1e4 to 1e4, and a 2-D batch"""
+        """float64 inputs from -1e4 to 1e4, and a 2-D batch (values and slopes)"""
         judge_one(answer, grid(torch.float64), LOOSE)
         gen = torch.Generator().manual_seed(ctx.small_seed())
         judge_one(answer, 30 * torch.randn(4, 5, generator=gen), LOOSE)
@@ -181,7 +189,7 @@ def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_t
 
     @task.case(points=1, hidden=True)
     def random_tensors(answer: Any, ctx: Any) -> None:
-        """tensors of random shape, scale and dtype"""
+        """tensors of random shape, scale and dtype (values and slopes)"""
         rng = ctx.rng()
         for _ in range(3):
             shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
@@ -192,8 +200,91 @@ def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_t
 
     @task.case(points=1, hidden=True)
     def random_tails(answer: Any, ctx: Any) -> None:
-        """random points in the left tail"""
+        """random points in the left tail (values and slopes)"""
         rng = ctx.rng()
         for dtype, points in LEFT_TAIL.items():
             x = torch.tensor(rng.uniform(min(points), -10.0, size=8), dtype=dtype)
             judge_one(answer, x, RELATIVE)
+
+
+# --- slopes: what autograd sends back through the learner's function ---------------------------
+
+NO_GRAPH = (
+    "{call} returns the right values, but autograd cannot send a slope back through them: the result "
+    "is computed outside autograd's graph (with NumPy or math, .item(), .detach(), .data, or under "
+    "torch.no_grad()). A network using it could not learn. Compute with torch operations on the tensor x "
+    "and return their result."
+)
+NOT_CONNECTED = (
+    "The result of {call} does not depend on x as far as autograd can see, so no slope reaches x: "
+    "compute the result from x with torch operations, without building a new tensor from its numbers "
+    "(torch.tensor(...) of values, .tolist())."
+)
+THROUGH_NUMPY = (
+    "{call} goes through NumPy (x.numpy() refuses a tensor that autograd tracks, and NumPy's results "
+    "carry no slope back): a network using it could not learn. Use torch operations on the tensor x."
+)
+IN_PLACE = (
+    "{call} gives the right values, but autograd cannot differentiate it: an in-place operation "
+    "(+=, /=, x[...] = ..., .exp_()) overwrote a value the backward pass needs. Compute new tensors "
+    "(e = torch.exp(...); e / (1 + e)) instead of modifying them in place."
+)
+
+
+def learner_slopes(answer: Answer, *args: Any, call: str, cotangent: Tensor | None = None) -> Tensor:
+    """The slopes autograd sends back through the learner's function for ``args`` (w.r.t. ``args[0]``).
+
+    ``call`` names the call in messages ("sigmoid(x)"). Fails with the reason when there are
+    none: the result carries no graph, does not depend on x, or the learner's code cannot be
+    differentiated (NumPy, an in-place edit).
+    """
+    known: list[expect.KnownError] = [
+        (expect.error_mentions("RuntimeError", "numpy()", "requires grad"), THROUGH_NUMPY.format(call=call)),
+        (expect.error_mentions("RuntimeError", "modified by an inplace operation"), IN_PLACE.format(call=call)),
+    ]
+    with expect.known_errors(known):
+        result = call_with_slopes(answer, *args, cotangent=cotangent)
+    if result.problem == "unused":
+        raise Mistake(NOT_CONNECTED.format(call=call))
+    if result.problem is not None:  # no graph (a result that is not a tensor was judged before)
+        raise Mistake(NO_GRAPH.format(call=call))
+    return result.slope
+
+
+def elementwise_slope(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """The slope autograd computes for the element-wise ``fn`` at ``x`` (a misconception's slope)."""
+    leaf = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        (slope,) = torch.autograd.grad(fn(leaf).sum(), leaf)
+    return slope
+
+
+def judge_elementwise_slopes(
+    answer: Answer,
+    x: Tensor,
+    want: Tensor,
+    *,
+    call: str,
+    tolerance: dict[torch.dtype, Tolerance],
+    known: Sequence[Known] = (),
+    not_finite: str,
+    otherwise: str,
+) -> None:
+    """Judge the slopes autograd sends back through an element-wise function, except at x = 0 exactly.
+
+    At 0 the usual stable forms differentiate |x| or a clamp at its corner, where autograd
+    takes a one-sided slope: one point of measure zero, not what the chapters call unstable.
+    """
+    got = learner_slopes(answer, x, call=call)
+    got = expect.tensor(got, name=f"the slope of {call}", shape=tuple(want.shape), dtype=want.dtype)
+    at_zero = x == 0
+    judge(
+        torch.where(at_zero, want, got),
+        want,
+        name=f"the slope autograd sends back through {call}",
+        tolerance=tolerance,
+        describe=at_x(x),
+        known=[(entry[0], torch.where(at_zero, want, torch.as_tensor(entry[1])), *entry[2:]) for entry in known],
+        not_finite=not_finite,
+        otherwise=otherwise,
+    )

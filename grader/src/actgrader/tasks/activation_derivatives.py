@@ -16,8 +16,7 @@ from torch import Tensor
 from actgrader.grading import CaseContext, Task
 from actgrader.grading.answer import Answer
 from actgrader.reference import formulas as ref
-from actgrader.reference import registry
-from actgrader.reference.naive import naive_sigmoid_ratio, naive_tanh
+from actgrader.reference import naive, registry
 from actgrader.tasks._stability import LOOSE, Known, at_x, grid, judge
 
 TASK = Task(
@@ -53,162 +52,116 @@ SECTIONS: dict[str, Where] = {
 }
 
 
-def _kink(left: float) -> str:
+def kink(left: float) -> str:
+    """The message for the right-hand slope taken at the kink x = 0."""
     return (
         f"At the kink x = 0 the slope is not defined; PyTorch (and this exercise) uses the left slope, {left:g}: "
         "write the condition for the right-hand side as x > 0, not x >= 0."
     )
 
 
+def returned_function(name: str) -> str:
+    return f"derivative('{name}', x) returned {registry.ACTIVATIONS[name].label}(x) itself, not its slope."
+
+
+def naive_inside(name: str) -> str:
+    """The message for the right closed form computed with the naive (overflowing) function inside it."""
+    label = registry.ACTIVATIONS[name].label
+    return (
+        f"The slope of {label} is NaN where it is finite: the formula is right, but the {label} inside it "
+        "exponentiates a large positive number. Compute through e^-|x|, or pick the branch by the sign "
+        "of x with each branch's input clamped to its own side."
+    )
+
+
+#: The messages of the per-activation misconceptions, by "<name>:<what>".
+MESSAGES: dict[str, str] = {
+    "sigmoid:at_output": (
+        "sigma'(x) = sigma(x)(1 - sigma(x)) takes sigma(x), the output: you evaluated it at the output "
+        "sigma(x) instead of at the input, i.e. sigma(sigma(x))(1 - sigma(sigma(x)))."
+    ),
+    "sigmoid:input_plugged": "sigma'(x) = s(1 - s) with s = sigma(x), the output; x(1 - x) plugs in the input instead.",
+    "tanh:no_square": "tanh'(x) = 1 - tanh(x)^2: the square is missing.",
+    "tanh:at_output": (
+        "tanh'(x) = 1 - t^2 with t = tanh(x), the output: you evaluated it at the output tanh(x) instead "
+        "of at the input."
+    ),
+    "tanh:input_plugged": "tanh'(x) = 1 - t^2 with t = tanh(x), the output; 1 - x^2 plugs in the input instead.",
+    "leaky_relu:sides_swapped": (
+        f"The small slope alpha = {LEAKY_ALPHA:g} belongs to the negative side: the slope is 1 for x > 0 "
+        "and alpha for x < 0."
+    ),
+    "leaky_relu:relu": "Leaky ReLU's slope for x < 0 is alpha, not 0: that is ReLU's.",
+    "elu:no_alpha": "For x <= 0, ELU's slope is alpha e^x = ELU(x) + alpha: the + alpha is missing.",
+    "elu:relu": "ELU's slope for x <= 0 is alpha e^x, not 0: that is ReLU's.",
+    "gelu:tanh_approximation": (
+        "This is the slope of GELU's tanh approximation; the exercise asks for the exact GELU, x Phi(x), "
+        "whose slope is Phi(x) + x phi(x)."
+    ),
+    "gelu:cdf_only": "GELU(x) = x Phi(x) is a product: its slope is Phi(x) + x phi(x), not Phi(x) alone.",
+    "gelu:pdf_term_only": "GELU(x) = x Phi(x) is a product: its slope is Phi(x) + x phi(x), not x phi(x) alone.",
+    "silu:sigmoid_only": (
+        "SiLU(x) = x sigma(x) is a product: its slope is sigma(x) + x sigma(x)(1 - sigma(x)), not sigma(x) alone."
+    ),
+    "silu:sigmoid_slope": (
+        "That is the sigmoid's slope sigma(x)(1 - sigma(x)); SiLU(x) = x sigma(x) has slope "
+        "sigma(x) + x sigma(x)(1 - sigma(x))."
+    ),
+    "softplus:mirrored": "softplus'(x) = e^x / (1 + e^x) = sigma(x), not sigma(-x) = 1 / (1 + e^x).",
+    "softsign:no_square": "softsign'(x) = 1 / (1 + |x|)^2: the square is missing.",
+    "softsign:no_abs": (
+        "softsign'(x) = 1 / (1 + |x|)^2, with |x|: without it the slope is wrong (and infinite at "
+        "x = -1) for negative x."
+    ),
+}
+
+
 def _known(name: str, x: Tensor) -> list[Known]:
     """Misconceptions about ``name``'s slope, each with the values it gives on ``x``."""
     info = registry.ACTIVATIONS[name]
-    label = info.label
     where = SECTIONS[name].definition
     one = torch.ones_like(x)
-    known: list[Known] = [
-        (f"derivative('{name}', x) returned {label}(x) itself, not its slope.", info.fn(x), where),
-    ]
-    per_name: dict[str, list[Known]] = {
+    m = MESSAGES
+    per_name: dict[str, list[tuple[str, Tensor]]] = {
         "sigmoid": [
-            (
-                (
-                    "sigma'(x) = sigma(x)(1 - sigma(x)) takes sigma(x), the output: you evaluated it at the output "
-                    "sigma(x) instead of at the input, i.e. sigma(sigma(x))(1 - sigma(sigma(x)))."
-                ),
-                ref.d_sigmoid(ref.sigmoid(x)),
-                where,
-            ),
-            (
-                "sigma'(x) = s(1 - s) with s = sigma(x), the output; x(1 - x) plugs in the input instead.",
-                x * (1 - x),
-                where,
-            ),
+            (m["sigmoid:at_output"], ref.d_sigmoid(ref.sigmoid(x))),
+            (m["sigmoid:input_plugged"], x * (1 - x)),
         ],
         "tanh": [
-            (
-                "tanh'(x) = 1 - tanh(x)^2: the square is missing.",
-                1 - ref.tanh(x),
-                where,
-            ),
-            (
-                (
-                    "tanh'(x) = 1 - t^2 with t = tanh(x), the output: you evaluated it at the output tanh(x) instead "
-                    "of at the input."
-                ),
-                ref.d_tanh(ref.tanh(x)),
-                where,
-            ),
-            (
-                "tanh'(x) = 1 - t^2 with t = tanh(x), the output; 1 - x^2 plugs in the input instead.",
-                1 - x * x,
-                where,
-            ),
+            (m["tanh:no_square"], 1 - ref.tanh(x)),
+            (m["tanh:at_output"], ref.d_tanh(ref.tanh(x))),
+            (m["tanh:input_plugged"], 1 - x * x),
         ],
-        "relu": [(_kink(0.0), (x >= 0).to(x.dtype), where)],
+        "relu": [(kink(0.0), (x >= 0).to(x.dtype))],
         "leaky_relu": [
-            (
-                (
-                    f"The small slope alpha = {LEAKY_ALPHA:g} belongs to the negative side: the slope is 1 for x > 0 "
-                    "and alpha for x < 0."
-                ),
-                torch.where(x > 0, torch.full_like(x, LEAKY_ALPHA), one),
-                where,
-            ),
-            (_kink(LEAKY_ALPHA), torch.where(x >= 0, one, torch.full_like(x, LEAKY_ALPHA)), where),
-            (
-                "Leaky ReLU's slope for x < 0 is alpha, not 0: that is ReLU's.",
-                ref.d_relu(x),
-                where,
-            ),
+            (m["leaky_relu:sides_swapped"], torch.where(x > 0, torch.full_like(x, LEAKY_ALPHA), one)),
+            (kink(LEAKY_ALPHA), torch.where(x >= 0, one, torch.full_like(x, LEAKY_ALPHA))),
+            (m["leaky_relu:relu"], ref.d_relu(x)),
         ],
         "elu": [
-            (
-                "For x <= 0, ELU's slope is alpha e^x = ELU(x) + alpha: the + alpha is missing.",
-                torch.where(x > 0, one, ref.elu(x)),
-                where,
-            ),
-            (
-                "ELU's slope for x <= 0 is alpha e^x, not 0: that is ReLU's.",
-                ref.d_relu(x),
-                where,
-            ),
+            (m["elu:no_alpha"], torch.where(x > 0, one, ref.elu(x))),
+            (m["elu:relu"], ref.d_relu(x)),
         ],
         "gelu": [
-            (
-                (
-                    "This is the slope of GELU's tanh approximation; the exercise asks for the exact GELU, x Phi(x), "
-                    "whose slope is Phi(x) + x phi(x)."
-                ),
-                ref.d_gelu_tanh(x),
-                where,
-            ),
-            (
-                "GELU(x) = x Phi(x) is a product: its slope is Phi(x) + x phi(x), not Phi(x) alone.",
-                ref.normal_cdf(x),
-                where,
-            ),
-            (
-                "GELU(x) = x Phi(x) is a product: its slope is Phi(x) + x phi(x), not x phi(x) alone.",
-                x * ref.normal_pdf(x),
-                where,
-            ),
+            (m["gelu:tanh_approximation"], ref.d_gelu_tanh(x)),
+            (m["gelu:cdf_only"], ref.normal_cdf(x)),
+            (m["gelu:pdf_term_only"], x * ref.normal_pdf(x)),
         ],
         "silu": [
-            (
-                (
-                    "SiLU(x) = x sigma(x) is a product: its slope is sigma(x) + x sigma(x)(1 - sigma(x)), "
-                    "not sigma(x) alone."
-                ),
-                ref.sigmoid(x),
-                where,
-            ),
-            (
-                (
-                    "That is the sigmoid's slope sigma(x)(1 - sigma(x)); SiLU(x) = x sigma(x) has slope "
-                    "sigma(x) + x sigma(x)(1 - sigma(x))."
-                ),
-                ref.d_sigmoid(x),
-                where,
-            ),
+            (m["silu:sigmoid_only"], ref.sigmoid(x)),
+            (m["silu:sigmoid_slope"], ref.d_sigmoid(x)),
         ],
-        "softplus": [
-            (
-                "softplus'(x) = e^x / (1 + e^x) = sigma(x), not sigma(-x) = 1 / (1 + e^x).",
-                ref.sigmoid(-x),
-                where,
-            ),
-        ],
+        "softplus": [(m["softplus:mirrored"], ref.sigmoid(-x))],
         "softsign": [
-            (
-                "softsign'(x) = 1 / (1 + |x|)^2: the square is missing.",
-                1 / (1 + x.abs()),
-                where,
-            ),
-            (
-                (
-                    "softsign'(x) = 1 / (1 + |x|)^2, with |x|: without it the slope is wrong (and infinite at "
-                    "x = -1) for negative x."
-                ),
-                1 / (1 + x) ** 2,
-                where,
-            ),
+            (m["softsign:no_square"], 1 / (1 + x.abs())),
+            (m["softsign:no_abs"], 1 / (1 + x) ** 2),
         ],
     }
+    known: list[Known] = [(returned_function(name), info.fn(x), where)]
     naive = _naive_slope(name, x)
     if naive is not None:
-        known.append(
-            (
-                (
-                    f"The slope of {label} is NaN where it is finite: the formula is right, but the {label} inside it "
-                    "exponentiates a large positive number. Compute through e^-|x|, or pick the branch by the sign "
-                    "of x with each branch's input clamped to its own side."
-                ),
-                naive,
-                SECTIONS[name].stability,
-            )
-        )
-    return known + per_name[name]
+        known.append((naive_inside(name), naive, SECTIONS[name].stability))
+    return known + [(message, values, where) for message, values in per_name[name]]
 
 
 def _judge(answer: Answer, name: str, x: Tensor) -> None:
@@ -230,13 +183,13 @@ def _judge(answer: Answer, name: str, x: Tensor) -> None:
 
 def _naive_slope(name: str, x: Tensor) -> Tensor | None:
     """The right closed form with the naive function inside it (NaN at large x), for the names that have one."""
-    naive = {
-        "sigmoid": lambda v: naive_sigmoid_ratio(v) * (1 - naive_sigmoid_ratio(v)),
-        "tanh": lambda v: 1 - naive_tanh(v) ** 2,
-        "silu": lambda v: naive_sigmoid_ratio(v) * (1 + v * (1 - naive_sigmoid_ratio(v))),
-        "softplus": naive_sigmoid_ratio,
+    forms = {
+        "sigmoid": lambda v: naive.naive_sigmoid_ratio(v) * (1 - naive.naive_sigmoid_ratio(v)),
+        "tanh": lambda v: 1 - naive.naive_tanh(v) ** 2,
+        "silu": lambda v: naive.naive_sigmoid_ratio(v) * (1 + v * (1 - naive.naive_sigmoid_ratio(v))),
+        "softplus": naive.naive_sigmoid_ratio,
     }
-    return naive[name](x) if name in naive else None
+    return forms[name](x) if name in forms else None
 
 
 def _check_names(answer: Answer, names: tuple[str, ...], x: Tensor) -> None:

@@ -23,7 +23,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from actgrader import datasets
-from actgrader.grading import CaseContext, Mistake, Ref, Task
+from actgrader.grading import CaseContext, Mistake, Ref, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference.forward import Activation, forward_pass, random_weights
 from actgrader.reference.training import single_thread, train_mlp
@@ -87,8 +87,12 @@ def _variant(
     loss: Callable[[Tensor], Tensor] = torch.mean,
     output_activation: bool = False,
     accumulate: bool = False,
+    final: list[Tensor] | None = None,
 ) -> list[float]:
-    """The reference's loop under a misconception: another loss, an activation on the output, gradients that add up."""
+    """The reference's loop under a misconception: another loss, an activation on the output, gradients that add up.
+
+    With ``final`` (an empty list), the trained weights are appended to it.
+    """
     params = [w.detach().clone().requires_grad_(True) for w in weights]
     total = [torch.zeros_like(w) for w in weights]
     losses = []
@@ -105,7 +109,75 @@ def _variant(
         with torch.no_grad():
             for p, g in zip(params, grads, strict=True):
                 p -= lr * g
+    if final is not None:
+        final.extend(p.detach() for p in params)
     return losses
+
+
+RECORDED_AFTER = (
+    "The loss was recorded after each update: the first entry must be the loss of the initial weights. "
+    "In each epoch compute the loss, record it, then update."
+)
+NEVER_UPDATED = (
+    "The loss never changes: the weights are not updated. Update them in place under torch.no_grad() "
+    "(w -= lr * grad), so that the next epoch's forward pass uses them."
+)
+ASCENT = "The loss moves up the gradient: gradient descent subtracts, W <- W - lr * dL/dW."
+ACCUMULATED = (
+    "The gradients add up from epoch to epoch: with loss.backward(), set each weight's .grad to None "
+    "(or zero it) after every update, or use torch.autograd.grad, which does not accumulate."
+)
+SUMMED = (
+    "The loss is the mean of the squared errors over every entry, ((y_hat - y) ** 2).mean(), "
+    "not their sum: the sum also makes every step as many times larger as there are entries."
+)
+HALVED = "The loss is the plain mean of the squared errors, without a factor 1/2 (which also halves every step)."
+OUTPUT_ACTIVATION = (
+    "The activation was applied after the output layer too. The last layer is linear: the network's "
+    "output is W_K h_{K-1}."
+)
+
+
+def ignores_activation(used: str, asked: str) -> str:
+    """The message for a function that trained with ``used`` when ``asked`` was handed over."""
+    return (
+        f"Your function trained with {used} whatever `activation` it was given ({asked} here): "
+        "call the `activation` argument after every hidden layer."
+    )
+
+
+NOT_REINITIALISED = (
+    "This curve starts where the previous call's training ended: your function keeps the weights it trained "
+    "(in a variable outside it) instead of starting again from the `weights` it is given. Every call must "
+    "start from fresh copies, w.clone().requires_grad_(True), so that the activations are compared from the "
+    "same starting point."
+)
+IN_PLACE_ON_LEAF = (
+    "The update ran on tensors that autograd tracks: w -= lr * grad on a weight that requires grad is refused. "
+    "Update under torch.no_grad() (with torch.no_grad(): w -= lr * grad)."
+)
+NO_REQUIRES_GRAD = (
+    "The weights do not require gradients, so autograd has nothing to differentiate: train copies that do, "
+    "w.clone().requires_grad_(True)."
+)
+GRAPH_REUSED = (
+    "backward() ran twice through the same graph: the forward pass must be computed again in every epoch, "
+    "from the current weights, before the loss and its gradient."
+)
+NEW_TENSOR_EACH_STEP = (
+    "w = w - lr * w.grad makes a new tensor that is not a leaf, so after the next backward() its .grad is None. "
+    "Update the weights in place under torch.no_grad() (w -= lr * w.grad), or use torch.autograd.grad."
+)
+KNOWN_ERRORS: list[expect.KnownError] = [
+    (expect.error_mentions("RuntimeError", "a leaf Variable that requires grad"), IN_PLACE_ON_LEAF),
+    (expect.error_mentions("RuntimeError", "does not require grad"), NO_REQUIRES_GRAD),
+    (expect.error_mentions("RuntimeError", "backward through the graph a second time"), GRAPH_REUSED),
+    (expect.error_mentions("TypeError", "NoneType"), NEW_TENSOR_EACH_STEP),
+    (expect.error_mentions("AttributeError", "'NoneType' object"), NEW_TENSOR_EACH_STEP),
+]
+
+#: A call of the learner's function within a case: (x, y, weights, activation name, lr, epochs).
+Call = tuple[Tensor, Tensor, list[Tensor], str, float, int]
 
 
 def _known(
@@ -114,58 +186,19 @@ def _known(
     """Misconceptions, each with a function computing the curve it gives (run only if needed)."""
     act = ACTIVATIONS[name][1]
     known: list[tuple[str, Callable[[], list[float]]]] = [
-        (
-            (
-                "The loss was recorded after each update: the first entry must be the loss of the initial weights. "
-                "In each epoch compute the loss, record it, then update."
-            ),
-            lambda: train_mlp(x, y, weights, act, lr, epochs + 1)[1:],
-        ),
-        (
-            (
-                "The loss never changes: the weights are not updated. Update them in place under torch.no_grad() "
-                "(w -= lr * grad), so that the next epoch's forward pass uses them."
-            ),
-            lambda: [train_mlp(x, y, weights, act, lr, 1)[0]] * epochs,
-        ),
-        (
-            "The loss moves up the gradient: gradient descent subtracts, W <- W - lr * dL/dW.",
-            lambda: train_mlp(x, y, weights, act, -lr, epochs),
-        ),
-        (
-            (
-                "The gradients add up from epoch to epoch: with loss.backward(), set each weight's .grad to None "
-                "(or zero it) after every update, or use torch.autograd.grad, which does not accumulate."
-            ),
-            lambda: _variant(x, y, weights, act, lr, epochs, accumulate=True),
-        ),
-        (
-            (
-                "The loss is the mean of the squared errors over every entry, ((y_hat - y) ** 2).mean(), "
-                "not their sum: the sum also makes every step as many times larger as there are entries."
-            ),
-            lambda: _variant(x, y, weights, act, lr, epochs, loss=torch.sum),
-        ),
-        (
-            "The loss is the plain mean of the squared errors, without a factor 1/2 (which also halves every step).",
-            lambda: _variant(x, y, weights, act, lr, epochs, loss=lambda e: 0.5 * e.mean()),
-        ),
-        (
-            (
-                "The activation was applied after the output layer too. The last layer is linear: the network's "
-                "output is W_K h_{K-1}."
-            ),
-            lambda: _variant(x, y, weights, act, lr, epochs, output_activation=True),
-        ),
+        (RECORDED_AFTER, lambda: train_mlp(x, y, weights, act, lr, epochs + 1)[1:]),
+        (NEVER_UPDATED, lambda: [train_mlp(x, y, weights, act, lr, 1)[0]] * epochs),
+        (ASCENT, lambda: train_mlp(x, y, weights, act, -lr, epochs)),
+        (ACCUMULATED, lambda: _variant(x, y, weights, act, lr, epochs, accumulate=True)),
+        (SUMMED, lambda: _variant(x, y, weights, act, lr, epochs, loss=torch.sum)),
+        (HALVED, lambda: _variant(x, y, weights, act, lr, epochs, loss=lambda e: 0.5 * e.mean())),
+        (OUTPUT_ACTIVATION, lambda: _variant(x, y, weights, act, lr, epochs, output_activation=True)),
     ]
     for other, (_, other_act) in ACTIVATIONS.items():
         if other != name:
             known.append(
                 (
-                    (
-                        f"Your function trained with {other} whatever `activation` it was given ({name} here): "
-                        "call the `activation` argument after every hidden layer."
-                    ),
+                    ignores_activation(other, name),
                     lambda other_act=other_act: train_mlp(x, y, weights, other_act, lr, epochs),
                 )
             )
@@ -202,17 +235,40 @@ def _close(a: Tensor, b: Tensor) -> bool:
     return bool(torch.isclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True).all())
 
 
+def _continued(previous: Call, x: Tensor, y: Tensor, name: str, lr: float, epochs: int) -> list[float]:
+    """The curve of training with ``name`` from the weights the ``previous`` call's training ended with."""
+    px, py, pweights, pname, plr, pepochs = previous
+    final: list[Tensor] = []
+    _variant(px, py, pweights, ACTIVATIONS[pname][1], plr, pepochs, final=final)
+    return train_mlp(x, y, final, ACTIVATIONS[name][1], lr, epochs)
+
+
 def judge_curve(
-    answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], name: str, lr: float, epochs: int
+    answer: Answer,
+    x: Tensor,
+    y: Tensor,
+    weights: list[Tensor],
+    name: str,
+    lr: float,
+    epochs: int,
+    previous: Call | None = None,
 ) -> Tensor:
-    """Compare the learner's curve with the reference on the same inputs; name the mistake if it differs."""
+    """Compare the learner's curve with the reference on the same inputs; name the mistake if it differs.
+
+    ``previous`` is the call this case made before, if any: a curve that continues its training
+    shows weights kept from call to call.
+    """
     path, act = ACTIVATIONS[name]
     with single_thread():
-        got = as_curve(answer(x, y, weights, Ref(path), lr, epochs), epochs)
+        with expect.known_errors(KNOWN_ERRORS):
+            got = as_curve(answer(x, y, weights, Ref(path), lr, epochs), epochs)
         want = torch.tensor(train_mlp(x, y, weights, act, lr, epochs), dtype=torch.float64)
         if _close(got, want):
             return got
-        for message, curve in _known(x, y, weights, name, lr, epochs):
+        known = _known(x, y, weights, name, lr, epochs)
+        if previous is not None and all(p.shape == w.shape for p, w in zip(previous[2], weights, strict=True)):
+            known.insert(0, (NOT_REINITIALISED, lambda: _continued(previous, x, y, name, lr, epochs)))
+        for message, curve in known:
             if _close(got, torch.tensor(curve(), dtype=torch.float64)):
                 raise Mistake(message)
     if not bool(torch.isfinite(got).all()):
@@ -242,15 +298,21 @@ def tanh_network(answer: Answer, ctx: CaseContext) -> None:
 def each_activation(answer: Answer, ctx: CaseContext) -> None:
     """the same weights with sigmoid, ReLU and GELU"""
     x, y, weights = notebook_problem(PUBLIC_SEEDS[0])
+    previous: Call | None = None
     for name in ("sigmoid", "relu", "gelu"):
-        judge_curve(answer, x[:48], y[:48], weights, name, LR, 15)
+        judge_curve(answer, x[:48], y[:48], weights, name, LR, 15, previous)
+        previous = (x[:48], y[:48], weights, name, LR, 15)
 
 
 def _falls_and_sigmoid_ends_highest(answer: Answer, seed: int) -> None:
     x, y, weights = notebook_problem(seed)
     # Each curve must first be the reference's for this seed: judging the ordering alone would
     # credit curves made up to have it.
-    curves = {name: judge_curve(answer, x, y, weights, name, LR, EPOCHS) for name in ACTIVATIONS}
+    curves: dict[str, Tensor] = {}
+    previous: Call | None = None
+    for name in ACTIVATIONS:
+        curves[name] = judge_curve(answer, x, y, weights, name, LR, EPOCHS, previous)
+        previous = (x, y, weights, name, LR, EPOCHS)
     names = list(curves)
     for name, curve in curves.items():
         if not bool(torch.isfinite(curve).all()) or not curve[-1] < curve[0]:

@@ -7,7 +7,10 @@ With no training it must give exactly the reference's fractions
 (:func:`actgrader.reference.dead_relu.dead_after_training`). After training, each run must
 give the reference's fractions too (within one unit of a layer: the task spells out the loop,
 so the same seed means the same run), and the chapter's finding is checked as a property over
-seeds: the large rate leaves more dead units than the small one.
+seeds: the large rate leaves more dead units than the small one. The networks have pruned units
+(pre-activation exactly 0), so that a ``dead_fraction`` counting ``z < 0`` cannot carry its
+points here; when the training is right but the counting is not, the message says so, naming
+the misreading of "dead" (not the training loop).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import dead_relu as ref
 from actgrader.tasks import _gradient_flow as common
-from actgrader.tasks.dead_fraction import damaged_network, known_mistakes
 
 TASK = Task(
     "dead_relus_learning_rate",
@@ -32,10 +34,21 @@ TASK = Task(
 )
 
 #: Averaged over the seeds of a case, the large rate must leave at least this much more of the
-#: network dead than the small one. Measured on the reference (200 seeds, data seeds 0-6): the
-#: gap for one seed is at least 0.06 and its mean over 3 seeds at least 0.13 (typically 0.46).
+#: network dead than the small one. Measured on the reference with the scenario's pruned networks
+#: (210 seeds, data seeds 0-6): the gap for one seed is at least 0.09 and its mean over 3 seeds at
+#: least 0.19 (typically 0.40).
 MIN_GAP = 0.05
 SEEDS_PER_CASE = 3
+TRAINING_CHANGED_NOTHING = (
+    "Training changed nothing: after the epochs the dead fractions are those of the initial network. "
+    "Check that each step updates the weights and biases (p -= lr * p.grad, or optimizer.step()) and "
+    "that you measure the trained network."
+)
+#: Said before the misreading of "dead" when the training is right but the counting is not.
+COUNTED_WRONGLY = (
+    "Your training gives the task's network, but its dead units are counted wrongly (if you reused your "
+    "dead_fraction, fix it in its own task first): "
+)
 
 
 def _read(value: object, hidden: int) -> Tensor:
@@ -55,25 +68,51 @@ def _run(answer: Answer, seed: int, data_seed: int, lr: float) -> Tensor:
     numbers that really come from training, not from numbers made up to have it.
     """
     x, y = common.spirals(common.SCENARIO_POINTS, data_seed)
-    weights, biases = common.network(common.SCENARIO_WIDTHS, seed)
+    weights, biases = common.scenario_network(seed)
     hidden = len(weights) - 1
-    got = _read(answer(x, y, weights, biases, lr, common.SCENARIO_EPOCHS, seed), hidden)
-    initial = torch.tensor(ref.dead_fraction_from_weights(x, weights, biases), dtype=torch.float64)
-    want = torch.tensor(
-        ref.dead_after_training(x, y, weights, biases, lr, common.SCENARIO_EPOCHS, seed), dtype=torch.float64
-    )
+    epochs = common.SCENARIO_EPOCHS
+    got = _read(answer(x, y, weights, biases, lr, epochs, seed), hidden)
+    want = torch.tensor(ref.dead_after_training(x, y, weights, biases, lr, epochs, seed), dtype=torch.float64)
     if common.within_one_unit(got, want):
         return got
+    raise Mistake(diagnose_training(answer, got, x, y, weights, biases, lr, seed))
+
+
+def diagnose_training(
+    answer: Answer, got: Tensor, x: Tensor, y: Tensor, weights: list[Tensor], biases: list[Tensor], lr: float, seed: int
+) -> str:
+    """Why the learner's fractions after training are not the task's: the counting, or which part of the loop."""
+    epochs = common.SCENARIO_EPOCHS
+
+    def dead(model: torch.nn.Module, on: Tensor = x) -> Tensor:
+        return torch.tensor(ref.dead_fraction(model, on), dtype=torch.float64)
+
+    initial = torch.tensor(ref.dead_fraction_from_weights(x, weights, biases), dtype=torch.float64)
     if torch.allclose(got, initial, rtol=0.0, atol=1e-9):
-        raise Mistake(
-            "Training changed nothing: after the epochs the dead fractions are those of the initial network. "
-            "Check that each step updates the weights and biases (p -= lr * p.grad, or optimizer.step()) and "
-            "that you measure the trained network."
-        )
+        return TRAINING_CHANGED_NOTHING
+    model = common.trained(x, y, weights, biases, "relu", lr, epochs, seed)
+    want = dead(model)
+    # The counting is blamed only if the same misreading also explains the learner's untrained numbers.
+    got_untrained = _read(answer(x, y, weights, biases, lr, 0, seed), len(weights) - 1)
+    misreadings = common.consistent_misreadings(
+        common.dead_fraction_mistakes(want, x, *common.weights_of(model), got),
+        got,
+        common.dead_fraction_mistakes(initial, x, weights, biases, got_untrained),
+        got_untrained,
+    )
+    if misreadings:
+        return COUNTED_WRONGLY + misreadings[0]
+    departures = [(common.LOOP_LAST_BATCH, dead(model, x[common.last_batch(len(x), epochs, seed)]))] + [
+        (message, dead(common.trained(x, y, weights, biases, "relu", lr, epochs, seed, variant=variant)))
+        for variant, message in common.LOOP_VARIANTS
+    ]
+    departure = common.closest_match(got, departures)
+    if departure is not None:
+        return departure
     shown = ", ".join(f"{v:.0%}" for v in got.tolist())
     expected = ", ".join(f"{v:.0%}" for v in want.tolist())
-    raise Mistake(
-        f"After {common.SCENARIO_EPOCHS} epochs at lr {lr:g} (seed {seed}) your dead fractions are [{shown}]; "
+    return (
+        f"After {epochs} epochs at lr {lr:g} (seed {seed}) your dead fractions are [{shown}]; "
         f"the training the task describes leaves [{expected}]. " + common.TRAINING_LOOP
     )
 
@@ -95,10 +134,19 @@ def check_learning_rates(answer: Answer, seeds: list[int], data_seed: int) -> No
     )
 
 
+UNTRAINED_OTHERWISE = (
+    "With epochs = 0 nothing is trained, so the result is the dead fraction of the given network "
+    "on all of x: for each hidden layer, the share of units whose ReLU output is 0 on every example."
+)
+
+
 @TASK.case(points=1)
 def no_training(answer: Answer, ctx: CaseContext) -> None:
     """no epochs: the given network's dead fractions"""
-    x, weights, biases = damaged_network(ctx.small_seed(), (2, 16, 16, 16, 2), batch=100)
+    _judge_untrained(answer, *common.damaged_network(ctx.small_seed(), (2, 16, 16, 16, 2), batch=100, pruned=1))
+
+
+def _judge_untrained(answer: Answer, x: Tensor, weights: list[Tensor], biases: list[Tensor]) -> None:
     y = (x[:, 0] > 0).long()
     got = _read(answer(x, y, weights, biases, common.LARGE_LR, 0, 0), len(weights) - 1)
     want = torch.tensor(ref.dead_after_training(x, y, weights, biases, common.LARGE_LR, 0, 0), dtype=torch.float64)
@@ -108,9 +156,8 @@ def no_training(answer: Answer, ctx: CaseContext) -> None:
         name="the dead fractions",
         rtol=0.0,
         atol=1e-6,
-        mistakes=known_mistakes(want, x, weights, biases),
-        otherwise="With epochs = 0 nothing is trained, so the result is the dead fraction of the given network "
-        "on all of x: for each hidden layer, the share of units whose ReLU output is 0 on every example.",
+        mistakes=common.dead_fraction_mistakes(want, x, weights, biases, got),
+        otherwise=UNTRAINED_OTHERWISE,
     )
 
 

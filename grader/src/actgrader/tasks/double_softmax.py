@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 from actgrader import datasets
 from actgrader.grading import CaseContext, Mistake, Task
@@ -134,77 +136,152 @@ def _reference_runs(setup: Setup) -> dict[bool, ref.ClassifierRun]:
     return runs
 
 
+NLL_ON_LOGITS = (
+    "The curve goes below 0, which a cross-entropy never does. That is NLLLoss on raw "
+    "logits: NLLLoss expects log-probabilities and only returns -z_y, so it rewards "
+    "making the right logit as large as possible without bound. Use "
+    "F.cross_entropy(logits, y) (or NLLLoss after log_softmax), and record that."
+)
+DROPS_THE_LOG = (
+    "Your fix trains with NLLLoss on the softmax's probabilities: that removes the second softmax but also the "
+    "log. NLLLoss only picks -p_y out of what it is given (it expects log-probabilities), so it minimizes -p_y, "
+    "a loss whose gradient vanishes on confidently wrong examples just as the double softmax's does. Give "
+    "F.cross_entropy the raw logits (or NLLLoss the log_softmax)."
+)
+LOG_TWICE = (
+    "The curve contains NaN. The usual cause is a log taken twice: log_softmax (or "
+    "CrossEntropyLoss) already works with log-probabilities, which are negative, and "
+    "torch.log of a negative number is NaN. CrossEntropyLoss takes the raw logits and "
+    "applies log-softmax itself: give it nothing else."
+)
+SOFTMAX_IN_BOTH = (
+    "With softmax_first=False your curve is the softmax-first one: the softmax is applied in "
+    "both versions. The fix is to remove it: CrossEntropyLoss takes the raw logits and "
+    "applies log-softmax itself."
+)
+SOFTMAX_NEVER = (
+    "With softmax_first=True your curve is the fixed one: the softmax never reached the loss. "
+    "When the flag is set, compute F.cross_entropy(torch.softmax(logits, dim=1), y)."
+)
+WRONG_DIM = (
+    "With softmax_first=True your softmax runs over the batch (dim=0), not over the classes: each column, "
+    "one class across the examples, sums to 1. The logits have one row per example: torch.softmax(logits, "
+    "dim=1)."
+)
+DOUBLED_RECORDED = (
+    "With softmax_first=True your curve is the doubled loss itself, the number being minimized. "
+    "It is not comparable with the fix's: its floor is log(e + C - 1) - 1, not 0. Record "
+    "the cross-entropy of the network's own probabilities, F.cross_entropy(logits, y), "
+    "in both versions, and minimize the doubled loss only when the flag is set."
+)
+RECORDED_AFTER = (
+    "Your curve is recorded after each update. Record the loss of the current weights "
+    "first, then update them: the first value is the untrained network's loss."
+)
+SUMMED = (
+    "The loss is summed over the batch instead of averaged: CrossEntropyLoss averages "
+    "(reduction='mean'), which also keeps the learning rate meaningful for any batch size."
+)
+TRAINING_DIFFERS = (
+    "The first value is right (the network and the loss are), but training then differs. "
+    "Use plain full-batch gradient descent with the lr you are given, W <- W - lr * dL/dW "
+    "for every weight, from gradients computed afresh at each step (zero them, or use "
+    "torch.autograd.grad), without momentum; minimize F.cross_entropy on the logits, or "
+    "on torch.softmax(logits, dim=1) (over the classes) when softmax_first is set."
+)
+UNTRAINED_DIFFERS = (
+    "The loss of the untrained network already differs. Check the network (ReLU between "
+    "layers, none after the last, h @ W.T with one example per row) and that you record "
+    "F.cross_entropy(logits, y): the cross-entropy of the network's own probabilities."
+)
+
+
+def one_too_many(steps: int) -> str:
+    return (
+        f"The curve has {steps + 1} values, one too many: record the loss before each of the "
+        f"{steps} updates, not once more after the last one."
+    )
+
+
+def wrong_length(length: int, steps: int) -> str:
+    return f"The curve has {length} values; it should have one per step, {steps}, each taken before that step's update."
+
+
+def _nll_of_probabilities(logits: Tensor, y: Tensor) -> Tensor:
+    return F.nll_loss(torch.softmax(logits, dim=1), y)
+
+
+def _softmax_over_batch(logits: Tensor, y: Tensor) -> Tensor:
+    return F.cross_entropy(torch.softmax(logits, dim=0), y)
+
+
+#: Objectives and recorded measures of the variants below, by name.
+_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "cross_entropy": F.cross_entropy,
+    "nll_of_probabilities": _nll_of_probabilities,
+    "softmax_over_batch": _softmax_over_batch,
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _variant_curve(setup: Setup, objective: str, record: str) -> tuple[float, ...]:
+    """Full-batch gradient descent on ``setup`` minimizing the loss ``objective``, recording ``record``
+    before each step: what a learner's loop under a misconception gives (cached per set-up)."""
+    x, y, weights = setup.tensors()
+    params = [w.clone().requires_grad_(True) for w in weights]
+    curve = []
+    with single_thread():
+        for _ in range(STEPS):
+            logits = x
+            for k, w in enumerate(params):
+                logits = logits @ w.T
+                if k < len(params) - 1:
+                    logits = torch.relu(logits)
+            curve.append(float(_LOSSES[record](logits.detach(), y)))
+            grads = torch.autograd.grad(_LOSSES[objective](logits, y), params)
+            with torch.no_grad():
+                for p, g in zip(params, grads, strict=True):
+                    p -= LR * g
+    return tuple(curve)
+
+
 def _diagnose(curve: Tensor, setup: Setup, softmax_first: bool) -> str:
     """What the learner's (wrong) curve shows, in terms of the course."""
+    steps = STEPS
+    if not softmax_first and any(
+        _same(curve, _variant_curve(setup, "nll_of_probabilities", record))
+        for record in ("cross_entropy", "nll_of_probabilities")
+    ):
+        return DROPS_THE_LOG
     if bool((curve < 0).any()):
-        return (
-            "The curve goes below 0, which a cross-entropy never does. That is NLLLoss on raw "
-            "logits: NLLLoss expects log-probabilities and only returns -z_y, so it rewards "
-            "making the right logit as large as possible without bound. Use "
-            "F.cross_entropy(logits, y) (or NLLLoss after log_softmax), and record that."
-        )
+        return NLL_ON_LOGITS
     if bool(torch.isnan(curve).any()):
-        return (
-            "The curve contains NaN. The usual cause is a log taken twice: log_softmax (or "
-            "CrossEntropyLoss) already works with log-probabilities, which are negative, and "
-            "torch.log of a negative number is NaN. CrossEntropyLoss takes the raw logits and "
-            "applies log-softmax itself: give it nothing else."
-        )
+        return LOG_TWICE
     runs = _reference_runs(setup)
     same, other = runs[softmax_first], runs[not softmax_first]
-    steps = STEPS
     if not softmax_first and (_same(curve, other.cross_entropy[:steps]) or _same(curve, other.loss[:steps])):
-        return (
-            "With softmax_first=False your curve is the softmax-first one: the softmax is applied in "
-            "both versions. The fix is to remove it: CrossEntropyLoss takes the raw logits and "
-            "applies log-softmax itself."
-        )
+        return SOFTMAX_IN_BOTH
     if softmax_first and _same(curve, other.cross_entropy[:steps]):
-        return (
-            "With softmax_first=True your curve is the fixed one: the softmax never reached the loss. "
-            "When the flag is set, compute F.cross_entropy(torch.softmax(logits, dim=1), y)."
-        )
+        return SOFTMAX_NEVER
     if softmax_first and _same(curve, same.loss[:steps]):
-        return (
-            "With softmax_first=True your curve is the doubled loss itself, the number being minimized. "
-            "It is not comparable with the fix's: its floor is log(e + C - 1) - 1, not 0. Record "
-            "the cross-entropy of the network's own probabilities, F.cross_entropy(logits, y), "
-            "in both versions, and minimize the doubled loss only when the flag is set."
-        )
+        return DOUBLED_RECORDED
+    if softmax_first and any(
+        _same(curve, _variant_curve(setup, "softmax_over_batch", record))
+        for record in ("cross_entropy", "softmax_over_batch")
+    ):
+        return WRONG_DIM
     if len(curve) == steps + 1 and _same(curve, same.cross_entropy):
-        return (
-            f"The curve has {steps + 1} values, one too many: record the loss before each of the "
-            f"{steps} updates, not once more after the last one."
-        )
+        return one_too_many(steps)
     if _same(curve, same.cross_entropy[1:]):
-        return (
-            "Your curve is recorded after each update. Record the loss of the current weights "
-            "first, then update them: the first value is the untrained network's loss."
-        )
+        return RECORDED_AFTER
     if len(curve) != steps:
-        return (
-            f"The curve has {len(curve)} values; it should have one per step, {steps}, each taken "
-            "before that step's update."
-        )
+        return wrong_length(len(curve), steps)
     first = same.cross_entropy[0]
     if math.isclose(float(curve[0]), setup.points * first, rel_tol=RTOL):
-        return (
-            "The loss is summed over the batch instead of averaged: CrossEntropyLoss averages "
-            "(reduction='mean'), which also keeps the learning rate meaningful for any batch size."
-        )
+        return SUMMED
     if math.isclose(float(curve[0]), first, rel_tol=RTOL, abs_tol=ATOL):
-        return (
-            "The first value is right (the network and the loss are), but training then differs. "
-            "Use plain full-batch gradient descent with the lr you are given, W <- W - lr * dL/dW "
-            "for every weight, from gradients computed afresh at each step (zero them, or use "
-            "torch.autograd.grad), without momentum; minimize F.cross_entropy on the logits, or "
-            "on torch.softmax(logits, dim=1) (over the classes) when softmax_first is set."
-        )
-    return (
-        "The loss of the untrained network already differs. Check the network (ReLU between "
-        "layers, none after the last, h @ W.T with one example per row) and that you record "
-        "F.cross_entropy(logits, y): the cross-entropy of the network's own probabilities."
-    )
+        return TRAINING_DIFFERS
+    return UNTRAINED_DIFFERS
 
 
 def _train(answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], softmax_first: bool) -> Any:

@@ -30,52 +30,97 @@ def _example(seed: int, widths: tuple[int, ...], batch: int, dtype: torch.dtype 
     return x, ref.random_weights(widths, gen, dtype)
 
 
-def _judge(answer: Answer, x: torch.Tensor, weights: list[torch.Tensor], act_name: str) -> None:
-    act = _ACTIVATIONS[act_name]
-    got = answer(x, weights, Ref(act_name))
-    want = ref.forward_pass(x, weights, act)
-    # The dtype of x, whatever it is: a network that upcasts float32 to float64 is not the one asked for.
-    expect.tensor(got, name="the output", shape=want.shape, dtype=x.dtype)
+OUTPUT_ACTIVATION = (
+    "The activation was applied after the output layer too. The last layer is linear: "
+    "the activation goes between layers, and the output is W_K h_{K-1}."
+)
+NO_ACTIVATION = (
+    "No activation was applied between the layers, so your network is one linear map "
+    "(W_K ... W_1 x). Apply `activation` after every layer but the last."
+)
+INPUT_ACTIVATION = (
+    "The activation was applied to the input x as well. It belongs after each hidden layer's "
+    "matrix product, not before the first one."
+)
+ALWAYS_RELU = "Your function used ReLU whatever `activation` it was given. Call the `activation` argument."
+NOT_TRANSPOSED = (
+    "Each layer computes h @ W.T: W_k has shape (n_k, n_{k-1}) as in nn.Linear, and x holds one example per "
+    "row, so the product with h @ W (without .T) is the wrong one, or cannot be taken at all."
+)
+WEIGHTS_ON_THE_LEFT = "W @ h treats the columns of h as the examples, but x holds one example per row: compute h @ W.T."
+OUTPUT_LAYER_MISSING = (
+    "The output layer is missing: your loop stopped before the last matrix W_K (or the activation runs after "
+    "every layer and the last product is never taken). The output is W_K h_{K-1}, with no activation after it."
+)
+FIRST_ACTIVATION_ONLY = (
+    "The activation was applied after the first layer only. It follows every hidden layer: "
+    "h_k = f(W_k h_{k-1}) for k < K."
+)
+OTHERWISE = (
+    "The output differs from W_K f(... f(W_1 x)). Check each layer computes h @ W.T "
+    "(one example per row) and that the activation sits between layers."
+)
+
+
+def _first_activation_only(x: torch.Tensor, weights: list[torch.Tensor], act) -> torch.Tensor:
+    h = x
+    for k, w in enumerate(weights):
+        h = h @ w.T
+        if k == 0 and len(weights) > 1:
+            h = act(h)
+    return h
+
+
+def _failing_products(x: torch.Tensor, weights: list[torch.Tensor], *, weights_left: bool):
+    """The shapes at which ``h @ W`` (or ``W @ h``) first fails, layer after layer: the misconception's signature."""
+    rows, cols = x.shape
+    for w in weights:
+        a, b = (tuple(w.shape), (rows, cols)) if weights_left else ((rows, cols), tuple(w.shape))
+        if a[1] != b[0]:
+            return [(a, b)]
+        rows, cols = a[0], b[1]
+    return []
+
+
+def known_errors(x: torch.Tensor, weights: list[torch.Tensor]) -> list[expect.KnownError]:
+    return [
+        (expect.failed_matmul(*_failing_products(x, weights, weights_left=False)), NOT_TRANSPOSED),
+        (expect.failed_matmul(*_failing_products(x, weights, weights_left=True)), WEIGHTS_ON_THE_LEFT),
+    ]
+
+
+def _mistakes(x: torch.Tensor, weights: list[torch.Tensor], act, act_name: str, want: torch.Tensor):
     identity = lambda h: h
     mistakes = [
-        (
-            (
-                "The activation was applied after the output layer too. The last layer is linear: "
-                "the activation goes between layers, and the output is W_K h_{K-1}."
-            ),
-            act(want),
-        ),
-        (
-            (
-                "No activation was applied between the layers, so your network is one linear map "
-                "(W_K ... W_1 x). Apply `activation` after every layer but the last."
-            ),
-            ref.forward_pass(x, weights, identity),
-        ),
-        (
-            (
-                "The activation was applied to the input x as well. It belongs after each hidden layer's "
-                "matrix product, not before the first one."
-            ),
-            ref.forward_pass(act(x), weights, act),
-        ),
+        (OUTPUT_ACTIVATION, act(want)),
+        (NO_ACTIVATION, ref.forward_pass(x, weights, identity)),
+        (INPUT_ACTIVATION, ref.forward_pass(act(x), weights, act)),
+        (FIRST_ACTIVATION_ONLY, _first_activation_only(x, weights, act)),
     ]
+    if len(weights) > 1:
+        mistakes.append((OUTPUT_LAYER_MISSING, act(ref.forward_pass(x, weights[:-1], act))))
+    if all(w.shape[0] == w.shape[1] for w in weights) and x.shape[1] == weights[0].shape[0]:
+        mistakes.append((NOT_TRANSPOSED, ref.forward_pass(x, [w.T for w in weights], act)))
     if act_name != "torch.relu":
-        mistakes.append(
-            (
-                "Your function used ReLU whatever `activation` it was given. Call the `activation` argument.",
-                ref.forward_pass(x, weights, torch.relu),
-            )
-        )
+        mistakes.append((ALWAYS_RELU, ref.forward_pass(x, weights, torch.relu)))
+    return mistakes
+
+
+def _judge(answer: Answer, x: torch.Tensor, weights: list[torch.Tensor], act_name: str) -> None:
+    act = _ACTIVATIONS[act_name]
+    with expect.known_errors(known_errors(x, weights)):
+        got = answer(x, weights, Ref(act_name))
+    want = ref.forward_pass(x, weights, act)
+    # The dtype of x, whatever it is: a network that upcasts float32 to float64 is not the one asked for.
+    expect.tensor(got, name="the output", dtype=x.dtype)
     expect.close(
         got,
         want,
         name="the output",
         rtol=1e-4,
         atol=1e-5,
-        mistakes=mistakes,
-        otherwise="The output differs from W_K f(... f(W_1 x)). Check each layer computes h @ W.T "
-        "(one example per row) and that the activation sits between layers.",
+        mistakes=_mistakes(x, weights, act, act_name, want),
+        otherwise=OTHERWISE,
     )
 
 
@@ -100,8 +145,6 @@ def keeps_dtype_and_single_example(answer: Answer, ctx: CaseContext) -> None:
     # tanh, not ReLU: tanh changes every nonzero output, so an extra activation on the
     # output layer cannot slip through as it would when a ReLU output happens to be positive.
     x, weights = _example(ctx.small_seed(), (2, 3, 3, 2), batch=1, dtype=torch.float64)
-    got = answer(x, weights, Ref("torch.tanh"))
-    expect.tensor(got, name="the output", shape=(1, 2), dtype=torch.float64)
     _judge(answer, x, weights, "torch.tanh")
 
 

@@ -47,65 +47,85 @@ LABELS = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "leaky_relu": "Leaky R
 TOLERANCE = 1e-6
 
 
-def _known(z: Tensor, name: str) -> list[tuple[str, float]]:
+def negative_counted(label: str) -> str:
+    return (
+        f"You counted the negative pre-activations, z < 0. {label}'s slope for z < 0 is not 0 unless the "
+        "activation is ReLU: GELU's and SiLU's are small (and negative in their dip), Leaky ReLU's is alpha, "
+        "ELU's alpha e^z. Count where the gradient itself is exactly 0."
+    )
+
+
+def zero_outputs_counted(label: str) -> str:
+    return (
+        f"You counted where {label}(z) is 0, not where its slope is 0. GELU(0) and SiLU(0) are 0, but their "
+        "slope there is 1/2. Take the gradient with autograd and count its zeros."
+    )
+
+
+def tail_underflow(label: str, right: float) -> str:
+    return (
+        f"Your fraction is 0, but on this batch {label}'s slope is exactly 0 at {right:.1%} of the "
+        "entries: far in its left tail the slope underflows (in float32 GELU's below about -6, "
+        "ELU's and SiLU's below about -100), so those entries pass no gradient either. Take the "
+        "gradient with autograd and count its zeros rather than assuming there are none."
+    )
+
+
+def entries_not_fraction(count: int) -> str:
+    return f"Return the fraction of the {count} entries, not the number of them."
+
+
+NOT_ZERO_COUNTED = (
+    "This is the fraction where the gradient is NOT zero: the question is the share of entries that "
+    "pass no gradient back."
+)
+PERCENTAGE = "Return a fraction between 0 and 1, not a percentage."
+RELU_KINK = (
+    "You counted z < 0 only. At z = 0 ReLU has no derivative, and PyTorch uses the left slope, 0: "
+    "an entry exactly at 0 passes no gradient either (count z <= 0)."
+)
+SMALL_COUNTED = (
+    "You counted small slopes as zero. A slope of 1e-8 is small, but it still passes gradient back: count "
+    "the entries where the gradient is exactly 0 (grad == 0), not below a tolerance."
+)
+
+
+def _small_slopes(z: Tensor, fn: Callable[[Tensor], Tensor], got: float | None) -> float | None:
+    """The fraction a learner gets by calling "zero" every slope below some tolerance, read from ``got``.
+
+    The tolerance is unknown; the candidate fractions are those of the tolerances at the batch's
+    own small slopes (up to 0.05), and the one that equals ``got`` is the signature.
+    """
+    if got is None:
+        return None
+    leaf = z.detach().clone().requires_grad_(True)
+    (slope,) = torch.autograd.grad(fn(leaf).sum(), leaf)
+    magnitudes = slope.abs().double().flatten()
+    for bound in torch.unique(magnitudes[(magnitudes > 0) & (magnitudes <= 0.05)]).tolist():
+        fraction = float((magnitudes <= bound).double().mean())
+        if math.isclose(got, fraction, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
+            return fraction
+    return None
+
+
+def _known(z: Tensor, name: str, got: float | None = None) -> list[tuple[str, float]]:
     fn = ACTIVATIONS[name][1]
     label = LABELS[name]
     right = zero_gradient_fraction(z, fn)
     known = [
-        (
-            (
-                f"You counted the negative pre-activations, z < 0. {label}'s slope for z < 0 is not 0 unless the "
-                "activation is ReLU: GELU's and SiLU's are small (and negative in their dip), Leaky ReLU's is alpha, "
-                "ELU's alpha e^z. Count where the gradient itself is exactly 0."
-            ),
-            float((z < 0).double().mean()),
-        ),
-        (
-            (
-                f"You counted where {label}(z) is 0, not where its slope is 0. GELU(0) and SiLU(0) are 0, but their "
-                "slope there is 1/2. Take the gradient with autograd and count its zeros."
-            ),
-            float((fn(z) == 0).double().mean()),
-        ),
-        (
-            (
-                "This is the fraction where the gradient is NOT zero: the question is the share of entries that "
-                "pass no gradient back."
-            ),
-            1 - right,
-        ),
-        (
-            "Return a fraction between 0 and 1, not a percentage.",
-            100 * right,
-        ),
-        (
-            f"Return the fraction of the {z.numel()} entries, not the number of them.",
-            right * z.numel(),
-        ),
+        (negative_counted(label), float((z < 0).double().mean())),
+        (zero_outputs_counted(label), float((fn(z) == 0).double().mean())),
+        (NOT_ZERO_COUNTED, 1 - right),
+        (PERCENTAGE, 100 * right),
+        (entries_not_fraction(z.numel()), right * z.numel()),
     ]
     if name == "relu":
-        known.insert(
-            0,
-            (
-                (
-                    "You counted z < 0 only. At z = 0 ReLU has no derivative, and PyTorch uses the left slope, 0: "
-                    "an entry exactly at 0 passes no gradient either (count z <= 0)."
-                ),
-                float((z < 0).double().mean()),
-            ),
-        )
+        known.insert(0, (RELU_KINK, float((z < 0).double().mean())))
     else:
-        known.append(
-            (
-                (
-                    f"Your fraction is 0, but on this batch {label}'s slope is exactly 0 at {right:.1%} of the "
-                    "entries: far in its left tail the slope underflows (in float32 GELU's below about -6, "
-                    "ELU's and SiLU's below about -100), so those entries pass no gradient either. Take the "
-                    "gradient with autograd and count its zeros rather than assuming there are none."
-                ),
-                0.0,
-            )
-        )
+        known.append((tail_underflow(label, right), 0.0))
+    small = _small_slopes(z, fn, got)
+    if small is not None:
+        known.append((SMALL_COUNTED, small))
     return known
 
 
@@ -115,7 +135,7 @@ def _judge(answer: Answer, z: Tensor, name: str) -> None:
     want = zero_gradient_fraction(z, fn)
     if abs(got - want) <= TOLERANCE:
         return
-    for message, wrong in _known(z, name):
+    for message, wrong in _known(z, name, got):
         if math.isclose(got, wrong, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
             raise Mistake(message)
     raise Mistake(

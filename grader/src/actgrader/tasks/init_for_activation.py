@@ -64,13 +64,20 @@ SCHEME_NAMES = {
 
 
 def _recognise(std: float, fan_in: int, fan_out: int) -> str | None:
-    """The scheme whose standard deviation ``std`` is (within 2%), or ``"variance:<scheme>"`` for its variance."""
+    """What ``std`` is (within 2%): a scheme's standard deviation (``"kaiming"``), its variance
+    (``"variance:kaiming"``), the bound of its uniform form, sqrt(3) times the standard deviation
+    (``"bound:kaiming"``), or its gain divided by fan_in instead of its square root (``"fan_in:kaiming"``)."""
     for scheme in ("kaiming", "xavier", "lecun", "default"):
         variance = weight_variance(scheme, fan_in, fan_out)
-        if math.isclose(std, math.sqrt(variance), rel_tol=0.02):
-            return scheme
-        if math.isclose(std, variance, rel_tol=0.02):
-            return f"variance:{scheme}"
+        forms = {
+            scheme: math.sqrt(variance),
+            f"variance:{scheme}": variance,
+            f"bound:{scheme}": math.sqrt(3 * variance),
+            f"fan_in:{scheme}": math.sqrt(variance * fan_in) / fan_in,
+        }
+        for name, value in forms.items():
+            if math.isclose(std, value, rel_tol=0.02):
+                return name
     return None
 
 
@@ -107,30 +114,66 @@ def _measure(activation: str, widths: list[int], stds: list[float], seed: int) -
     return [statistics.fmean(layer) for layer in zip(*spreads, strict=True)], statistics.fmean(slopes)
 
 
-def _explain(activation: str, scheme: str | None, trouble: str) -> str:
+def short_name(scheme: str) -> str:
+    return SCHEME_NAMES[scheme].split(" (")[0]
+
+
+def variance_not_std(scheme: str) -> str:
+    return f"Your init_std returns a variance ({short_name(scheme)}'s), not a standard deviation: take the square root."
+
+
+def uniform_bound(scheme: str) -> str:
+    return (
+        f"Your init_std returns the bound a of {short_name(scheme)}'s uniform form U(-a, a), not a standard "
+        "deviation: a uniform distribution on (-a, a) has standard deviation a / sqrt(3)."
+    )
+
+
+def divided_by_fan_in(scheme: str) -> str:
+    return (
+        f"Your init_std divides by fan_in, not by its square root: {short_name(scheme)}'s variance is "
+        "proportional to 1/fan_in, so its standard deviation to 1/sqrt(fan_in)."
+    )
+
+
+GLOROT_WITH_RELU = (
+    "Glorot/Xavier (or LeCun) with ReLU shrinks the signal: ReLU zeroes half of its inputs, so each layer "
+    "halves the variance. Kaiming's 2/fan_in makes up for that half."
+)
+KAIMING_WITH_TANH = (
+    "Kaiming with tanh over-amplifies: its factor 2 makes up for the half that ReLU discards, but tanh keeps "
+    "both halves, so the pre-activations grow into tanh's curved, saturating part, where slopes are small "
+    "and gradients grow towards the input. Glorot/Xavier or LeCun suit tanh."
+)
+
+
+def linear_default(relu_family: bool) -> str:
+    return (
+        "nn.Linear's default, variance 1/(3 fan_in), shrinks the signal: each layer multiplies the variance by "
+        f"about {'1/6' if relu_family else '1/3'}, so 20 layers erase the input."
+    )
+
+
+def misconception(activation: str, scheme: str | None) -> str | None:
+    """What the recognised ``scheme`` says about a standard deviation that failed for ``activation``."""
     relu_family = activation in ("relu", "leaky_relu")
-    if scheme is not None and scheme.startswith("variance:"):
-        return (
-            f"Your init_std returns a variance ({SCHEME_NAMES[scheme.split(':')[1]].split(' (')[0]}'s), not a "
-            f"standard deviation: take the square root. ({trouble})"
-        )
+    if scheme is None:
+        return None
+    form, _, base = scheme.partition(":")
+    if base:
+        return {"variance": variance_not_std, "bound": uniform_bound, "fan_in": divided_by_fan_in}[form](base)
     if relu_family and scheme in ("xavier", "lecun"):
-        return (
-            "Glorot/Xavier (or LeCun) with ReLU shrinks the signal: ReLU zeroes half of its inputs, so each layer "
-            f"halves the variance. Kaiming's 2/fan_in makes up for that half. ({trouble})"
-        )
+        return GLOROT_WITH_RELU
     if scheme == "default":
-        return (
-            "nn.Linear's default, variance 1/(3 fan_in), shrinks the signal: each layer multiplies the variance by "
-            f"about {'1/6' if relu_family else '1/3'}, so 20 layers erase the input. ({trouble})"
-        )
+        return linear_default(relu_family)
     if activation == "tanh" and scheme == "kaiming":
-        return (
-            "Kaiming with tanh over-amplifies: its factor 2 makes up for the half that ReLU discards, but tanh keeps "
-            "both halves, so the pre-activations grow into tanh's curved, saturating part, where slopes are small "
-            f"and gradients grow towards the input. Glorot/Xavier or LeCun suit tanh. ({trouble})"
-        )
-    return trouble
+        return KAIMING_WITH_TANH
+    return None
+
+
+def _explain(activation: str, scheme: str | None, trouble: str) -> str:
+    known = misconception(activation, scheme)
+    return f"{known} ({trouble})" if known else trouble
 
 
 def _judge(answer: Answer, activation: str, widths: list[int], seed: int) -> None:

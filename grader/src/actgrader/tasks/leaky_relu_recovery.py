@@ -8,13 +8,16 @@ the final training loss. Both are compared with
 :func:`actgrader.reference.dead_relu.leaky_relu_run`, without training and after training
 at the large learning rate (the task spells out the loop, so the same seed means the same
 run); over those seeds the chapter's finding is checked as a property: with Leaky ReLU every
-unit still passes gradient, with ReLU (``negative_slope = 0``) many do not.
+unit still passes gradient, with ReLU (``negative_slope = 0``) many do not. The networks have
+pruned units (pre-activation exactly 0, where ReLU's slope is 0 and Leaky ReLU's is not), so that
+counting ``z >= 0`` as passing cannot score by an accident of the data.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -25,7 +28,6 @@ from actgrader.reference import dead_relu as ref
 from actgrader.reference.initialization import activation_records
 from actgrader.reference.models import mlp_from_weights
 from actgrader.tasks import _gradient_flow as common
-from actgrader.tasks.dead_fraction import damaged_network
 
 TASK = Task(
     "leaky_relu_recovery",
@@ -38,11 +40,22 @@ TASK = Task(
 #: PyTorch's default slope, the one the chapter starts with.
 SLOPE = 0.01
 #: ReLU at the large rate: averaged over the seeds of a case, at most this share of the units may
-#: still pass gradient. Measured on the reference (200 seeds): at least 17% of the units are dead
-#: in every run, so the share passing is at most 0.83 (typically 0.47).
+#: still pass gradient. Measured on the reference with the scenario's pruned networks (200 seeds,
+#: data seeds 0-3): at least 19% of the units are dead in every run, so the share passing is at
+#: most 0.81; with Leaky ReLU every unit of every run passes.
 RELU_MAX_PASSING = 0.95
 SEEDS_PER_CASE = 3
 
+AT_ZERO = (
+    "You counted a ReLU unit whose pre-activation is exactly 0 as passing gradient. ReLU's slope at 0 is 0 "
+    "(PyTorch takes the left slope there), so such a unit passes nothing: for ReLU count z > 0, not z >= 0, "
+    "or take the slope with autograd."
+)
+EVERY_EXAMPLE = (
+    "You counted the units whose slope is non-zero on every example. A unit can still learn when its slope "
+    "is non-zero on at least one example: reduce with any over the batch, not all."
+)
+SUMMED_LOSS = 'result["loss"] is the summed cross-entropy; report the mean over all examples, as F.cross_entropy does.'
 NEGATIVE_SIDE = (
     "A Leaky ReLU unit whose input is negative still passes gradient: its slope there is negative_slope, "
     "not 0. Count the units whose slope is non-zero on at least one example (for ReLU: output > 0 somewhere; "
@@ -68,11 +81,27 @@ def _read(value: object, hidden: int) -> tuple[Tensor, float]:
     return passing, loss
 
 
-def _output_positive_fraction(x: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float) -> Tensor:
+def _fractions(
+    x: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float, count: Callable[[Tensor, Tensor], Tensor]
+) -> Tensor:
+    """Per hidden layer, the fraction of units where ``count(pre-activations, outputs)`` (a mask over units) holds."""
     model = mlp_from_weights(weights, biases, lambda: nn.LeakyReLU(slope))
     return torch.tensor(
-        [float((out > 0).any(dim=0).float().mean()) for _, out in activation_records(model, x)], dtype=torch.float64
+        [float(count(pre, out).float().mean()) for pre, out in activation_records(model, x)], dtype=torch.float64
     )
+
+
+def passing_mistakes(
+    x: Tensor, weights: list[Tensor], biases: list[Tensor], slope: float, want: Tensor
+) -> list[tuple[str, Tensor]]:
+    """The passing fractions under the usual misreadings, each with its message."""
+    passes = (lambda z: (z > 0) | (z < 0)) if slope else (lambda z: z > 0)
+    return [
+        (NEGATIVE_SIDE, _fractions(x, weights, biases, slope, lambda _z, out: (out > 0).any(dim=0))),
+        ("That is the fraction of units that pass no gradient; the task asks for those that do.", 1 - want),
+        (AT_ZERO, _fractions(x, weights, biases, slope, lambda z, _out: ((z >= 0) | (slope != 0)).any(dim=0))),
+        (EVERY_EXAMPLE, _fractions(x, weights, biases, slope, lambda z, _out: (passes(z) | (slope != 0)).all(dim=0))),
+    ]
 
 
 def _judge_untrained(
@@ -88,10 +117,7 @@ def _judge_untrained(
         name='result["passing"]',
         rtol=0.0,
         atol=1e-6,
-        mistakes=[
-            (NEGATIVE_SIDE, _output_positive_fraction(x, weights, biases, slope)),
-            ("That is the fraction of units that pass no gradient; the task asks for those that do.", 1 - want_passing),
-        ],
+        mistakes=passing_mistakes(x, weights, biases, slope, want_passing),
         otherwise='result["passing"] differs from the share of units whose slope is non-zero on at least one example '
         "of x. With epochs = 0 it describes the given network.",
     )
@@ -100,9 +126,7 @@ def _judge_untrained(
     if math.isclose(loss, want_loss, rel_tol=1e-4):
         return
     if math.isclose(loss, want_loss * len(x), rel_tol=1e-4):
-        raise Mistake(
-            'result["loss"] is the summed cross-entropy; report the mean over all examples, as F.cross_entropy does.'
-        )
+        raise Mistake(SUMMED_LOSS)
     raise Mistake(
         'result["loss"] should be the mean cross-entropy of the network\'s outputs (logits, no activation after '
         "the last layer) on all of (x, y); with epochs = 0, of the given network."
@@ -112,7 +136,7 @@ def _judge_untrained(
 def _untrained_problem(
     seed: int, widths: tuple[int, ...], batch: int
 ) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:
-    x, weights, biases = damaged_network(seed, widths, batch)
+    x, weights, biases = common.damaged_network(seed, widths, batch, pruned=1)
     _, y = common.spirals(batch, seed)
     return x, y, weights, biases
 
@@ -147,19 +171,67 @@ def _trained(
     )
     if same_passing and same_loss:
         return passing
+    raise Mistake(_diagnose_training(answer, passing, loss, x, y, weights, biases, slope, seed, same_passing))
+
+
+def _diagnose_training(
+    answer: Answer,
+    passing: Tensor,
+    loss: float,
+    x: Tensor,
+    y: Tensor,
+    weights: list[Tensor],
+    biases: list[Tensor],
+    slope: float,
+    seed: int,
+    same_passing: bool,
+) -> str:
+    """Why a trained run differs from the task's: what is counted, the loss reported, or which part of the loop."""
+    lr, epochs = common.LARGE_LR, common.SCENARIO_EPOCHS
     if not same_passing and slope != 0 and not bool((passing == 1).all()):
-        raise Mistake(_leaky_blocks(slope, passing))
+        return _leaky_blocks(slope, passing)
+    model = common.trained(x, y, weights, biases, lambda: nn.LeakyReLU(slope), lr, epochs, seed)
+    want_passing = torch.tensor(ref.passing_fraction(model, x), dtype=torch.float64)
+    want_loss = _loss(model, x, y)
     if same_passing and math.isclose(loss, want_loss * len(x), rel_tol=common.LOSS_RTOL):
-        raise Mistake(
-            'result["loss"] is the summed cross-entropy; report the mean over all examples, as F.cross_entropy does.'
+        return SUMMED_LOSS
+    if math.isclose(loss, want_loss, rel_tol=common.LOSS_RTOL):
+        # What is counted is blamed only if the same misreading explains the untrained network's numbers too.
+        untrained, _ = _read(answer(x, y, weights, biases, slope, lr, 0, seed), len(weights) - 1)
+        initial = torch.tensor(ref.leaky_relu_run(x, y, weights, biases, slope, lr, 0, seed)["passing"])
+        misreadings = common.consistent_misreadings(
+            passing_mistakes(x, *common.weights_of(model), slope, want_passing),
+            passing,
+            passing_mistakes(x, weights, biases, slope, initial.double()),
+            untrained,
         )
+        if misreadings:
+            return misreadings[0]
+    rows = common.last_batch(len(x), epochs, seed)
+    last_passing = torch.tensor(ref.passing_fraction(model, x[rows]), dtype=torch.float64)
+    if common.within_one_unit(passing, last_passing) and _same_loss(loss, _loss(model, x[rows], y[rows])):
+        return common.LOOP_LAST_BATCH
+    for variant, message in common.LOOP_VARIANTS:
+        other = common.trained(x, y, weights, biases, lambda: nn.LeakyReLU(slope), lr, epochs, seed, variant=variant)
+        other_passing = torch.tensor(ref.passing_fraction(other, x), dtype=torch.float64)
+        if common.within_one_unit(passing, other_passing) and _same_loss(loss, _loss(other, x, y)):
+            return message
     what = 'result["passing"]' if not same_passing else 'result["loss"]'
     shown = passing.tolist() if not same_passing else loss
-    expected = want["passing"] if not same_passing else want_loss
-    raise Mistake(
+    expected = want_passing.tolist() if not same_passing else want_loss
+    return (
         f"After {epochs} epochs at lr {lr:g} with negative_slope {slope:g} (seed {seed}) your {what} is {shown}; "
         f"the training the task describes gives {expected}. " + common.TRAINING_LOOP
     )
+
+
+def _loss(model: nn.Module, x: Tensor, y: Tensor) -> float:
+    with torch.no_grad():
+        return float(nn.functional.cross_entropy(model(x), y))
+
+
+def _same_loss(got: float, want: float) -> bool:
+    return (not math.isfinite(want) and not math.isfinite(got)) or math.isclose(got, want, rel_tol=common.LOSS_RTOL)
 
 
 def check_scenario(answer: Answer, seeds: list[int], data_seed: int) -> None:
@@ -167,7 +239,7 @@ def check_scenario(answer: Answer, seeds: list[int], data_seed: int) -> None:
     x, y = common.spirals(common.SCENARIO_POINTS, data_seed)
     relu_passing = []
     for seed in seeds:
-        weights, biases = common.network(common.SCENARIO_WIDTHS, seed)
+        weights, biases = common.scenario_network(seed)
         leaky = _trained(answer, x, y, weights, biases, SLOPE, seed)
         relu = _trained(answer, x, y, weights, biases, 0.0, seed)
         if not bool((leaky == 1).all()):

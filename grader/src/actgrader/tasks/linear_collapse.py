@@ -1,9 +1,16 @@
 """Task ``linear_collapse``: the single matrix a stack of layers without activations amounts to.
 
-The learner writes ``collapse_linear_stack(weights)`` returning ``W_K ... W_2 W_1``.
+The learner writes ``collapse_linear_stack(weights)`` returning ``W_K ... W_2 W_1``. Known wrong
+answers are recognised by what they give on square layers (where they run) and by the exception
+they raise on the others (where the shapes cannot be multiplied in that order): the learner reads
+the misconception, not PyTorch's "mat1 and mat2 shapes cannot be multiplied".
 """
 
 from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Sequence
 
 import torch
 
@@ -19,6 +26,27 @@ TASK = Task(
     section="forward-propagation#sec-collapse",
 )
 
+WRONG_ORDER = (
+    "The product is in the wrong order. The input meets W_1 first, so the collapsed "
+    "matrix is W_K ... W_2 W_1, with W_1 on the right."
+)
+TRANSPOSED = (
+    "The matrix is transposed: it should have shape (outputs, inputs) like every W_k, "
+    "so that the network computes x @ W.T."
+)
+ELEMENTWISE = (
+    "`*` multiplies matrices entry by entry; composing layers takes the matrix product, `@` "
+    "(or torch.matmul): W_K @ ... @ W_2 @ W_1."
+)
+SUMMED = "The layers' matrices were added. Layers compose by the matrix product: W_K @ ... @ W_2 @ W_1."
+#: For the exception: `*` and `+` on matrices of different shapes fail with the same words.
+ENTRYWISE = (
+    "The layers' matrices were combined entry by entry (`*` or `+`), which needs matrices of one shape. "
+    "Composing layers takes the matrix product, `@` (or torch.matmul): W_K @ ... @ W_2 @ W_1."
+)
+LAST_ONLY = "That is only the last layer's matrix, W_K: the collapsed matrix is the product of all of them."
+FIRST_ONLY = "That is only the first layer's matrix, W_1: the collapsed matrix is the product of all of them."
+
 
 def _weights(seed: int, widths: tuple[int, ...]) -> list[torch.Tensor]:
     return ref.random_weights(widths, torch.Generator().manual_seed(seed))
@@ -27,45 +55,70 @@ def _weights(seed: int, widths: tuple[int, ...]) -> list[torch.Tensor]:
 def _reversed_product(weights: list[torch.Tensor]) -> torch.Tensor | None:
     """W_1 W_2 ... W_K: the product in the wrong order (only defined when the shapes allow it)."""
     try:
-        product = weights[0]
-        for weight in weights[1:]:
-            product = product @ weight
-        return product
+        return functools.reduce(operator.matmul, weights)
     except RuntimeError:
         return None
 
 
-def _judge(answer: Answer, weights: list[torch.Tensor]) -> None:
-    got = answer(weights)
-    want = ref.collapse_linear_stack(weights)
+def _failing_pairs(shapes: Sequence[tuple[int, ...]]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The shapes at which W_1 W_2 ... W_K fails, evaluated left to right and right to left."""
+    pairs = []
+    left = shapes[0]
+    for shape in shapes[1:]:
+        if left[1] != shape[0]:
+            pairs.append((left, shape))
+            break
+        left = (left[0], shape[1])
+    right = shapes[-1]
+    for shape in reversed(shapes[:-1]):
+        if shape[1] != right[0]:
+            pairs.append((shape, right))
+            break
+        right = (shape[0], right[1])
+    return pairs
+
+
+def known_errors(weights: list[torch.Tensor]) -> list[expect.KnownError]:
+    """Exceptions with a known cause, each recognised by what the misconception raises on these shapes."""
+    shapes = [tuple(w.shape) for w in weights]
+    return [
+        (expect.failed_matmul(*_failing_pairs(shapes)), WRONG_ORDER),
+        (expect.raises_like(lambda: functools.reduce(operator.mul, weights)), ENTRYWISE),
+        (expect.raises_like(lambda: functools.reduce(lambda a, b: b * a, weights)), ENTRYWISE),
+        (expect.raises_like(lambda: functools.reduce(operator.add, weights)), ENTRYWISE),
+        (expect.raises_like(lambda: functools.reduce(lambda a, b: b + a, weights)), ENTRYWISE),
+    ]
+
+
+def _mistakes(weights: list[torch.Tensor], want: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     mistakes = []
     wrong_order = _reversed_product(weights)
     if wrong_order is not None:
-        mistakes.append(
-            (
-                (
-                    "The product is in the wrong order. The input meets W_1 first, so the collapsed "
-                    "matrix is W_K ... W_2 W_1, with W_1 on the right."
-                ),
-                wrong_order,
-            )
-        )
-    mistakes.append(
-        (
-            (
-                "The matrix is transposed: it should have shape (outputs, inputs) like every W_k, "
-                "so that the network computes x @ W.T."
-            ),
-            want.T,
-        )
-    )
+        mistakes.append((WRONG_ORDER, wrong_order))
+    mistakes.append((TRANSPOSED, want.T))
+    for message, combine in ((ELEMENTWISE, operator.mul), (SUMMED, operator.add)):
+        if expect.raised_by(lambda combine=combine: functools.reduce(combine, weights)) is None:
+            mistakes.append((message, functools.reduce(combine, weights)))
+    if len(weights) > 1:
+        mistakes += [(LAST_ONLY, weights[-1]), (FIRST_ONLY, weights[0])]
+    return mistakes
+
+
+def _collapsed(answer: Answer, weights: list[torch.Tensor]) -> object:
+    with expect.known_errors(known_errors(weights)):
+        return answer(weights)
+
+
+def _judge(answer: Answer, weights: list[torch.Tensor]) -> None:
+    got = _collapsed(answer, weights)
+    want = ref.collapse_linear_stack(weights)
     expect.close(
         got,
         want,
         name="the collapsed matrix",
         rtol=1e-4,
         atol=1e-5,
-        mistakes=mistakes,
+        mistakes=_mistakes(weights, want),
         otherwise="The matrix is not the product W_K ... W_2 W_1 of the layers' matrices.",
     )
 
@@ -80,7 +133,7 @@ def square_layers(answer: Answer, ctx: CaseContext) -> None:
 def matches_the_stack(answer: Answer, ctx: CaseContext) -> None:
     """one matrix gives the same outputs as the four-layer stack"""
     weights = _weights(ctx.small_seed(), (3, 5, 4, 6, 2))
-    got = expect.tensor(answer(weights), name="the collapsed matrix", shape=(2, 3))
+    got = expect.tensor(_collapsed(answer, weights), name="the collapsed matrix", shape=(2, 3))
     x = torch.randn(8, 3, generator=torch.Generator().manual_seed(ctx.small_seed()))
     stack = ref.forward_pass(x, weights, lambda h: h)
     expect.close(

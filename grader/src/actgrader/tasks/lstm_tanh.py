@@ -53,6 +53,14 @@ BIASES = "nn.LSTMCell adds both biases: x W_ih^T + b_ih + h W_hh^T + b_hh."
 INPUT_GATE = "The candidate enters the cell scaled by the input gate: c' = f * c + i * g."
 NEW_CELL = "h is computed from the new cell state c', not the old one: h' = o * tanh(c')."
 RETURN_ORDER = "Return the pair in the order (h, c), as nn.LSTMCell does."
+NO_RECURRENCE = (
+    "The previous hidden state h is left out: the gates and the candidate depend on it too, through "
+    "h W_hh^T (+ b_hh). Without it the cell sees only the current input and nothing of the sequence before."
+)
+NOT_TRANSPOSED = (
+    "The weights are used untransposed: weight_ih has shape (4 H, inputs) and weight_hh (4 H, H) as in "
+    "nn.LSTMCell, and x holds one example per row, so the pre-activations are x @ weight_ih.T + h @ weight_hh.T."
+)
 
 
 def random_weights(inputs: int, hidden: int, gen: torch.Generator, scale: float = 1.0, dtype=torch.float32):
@@ -96,6 +104,10 @@ def _variant(
 def _known(x: Tensor, h: Tensor, c: Tensor, weights: dict[str, Tensor]) -> list[tuple[str, tuple[Tensor, Tensor]]]:
     z = ref.gate_preactivations(x, h, weights)
     one_bias = ref.gate_preactivations(x, h, {**weights, "bias_hh": torch.zeros_like(weights["bias_hh"])})
+    no_h = ref.gate_preactivations(x, torch.zeros_like(h), weights)
+    no_h_no_bias = ref.gate_preactivations(
+        x, torch.zeros_like(h), {**weights, "bias_hh": torch.zeros_like(weights["bias_hh"])}
+    )
     i_f_o_g = {"i": z["i"], "f": z["f"], "g": z["o"], "o": z["g"]}  # blocks read as i, f, o, g
     i_g_f_o = {"i": z["i"], "f": z["g"], "g": z["f"], "o": z["o"]}  # blocks read as i, g, f, o
     f_i_g_o = {"i": z["f"], "f": z["i"], "g": z["g"], "o": z["o"]}  # input and forget gates swapped
@@ -111,7 +123,15 @@ def _known(x: Tensor, h: Tensor, c: Tensor, weights: dict[str, Tensor]) -> list[
         (INPUT_GATE, _variant(z, c, input_gate=False)),
         (NEW_CELL, _variant(z, c, new_cell=False)),
         (RETURN_ORDER, (c_new, h_new)),
+        (NO_RECURRENCE, _variant(no_h, c)),
+        (NO_RECURRENCE, _variant(no_h_no_bias, c)),
     ]
+
+
+def known_errors(x: Tensor, h: Tensor, weights: dict[str, Tensor]) -> list[expect.KnownError]:
+    """x @ weight_ih (or h @ weight_hh) without .T: the shapes it fails on are the signature."""
+    pairs = [(tuple(x.shape), tuple(weights["weight_ih"].shape)), (tuple(h.shape), tuple(weights["weight_hh"].shape))]
+    return [(expect.failed_matmul(*[(a, b) for a, b in pairs if a[1] != b[0]]), NOT_TRANSPOSED)]
 
 
 def _pair(got: Any, shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
@@ -137,7 +157,9 @@ def _close(got: tuple[Tensor, Tensor], want: tuple[Tensor, Tensor], dtype: torch
 
 def judge_step(answer: Answer, x: Tensor, h: Tensor, c: Tensor, weights: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     """One call of the learner's step, compared with nn.LSTMCell; returns the learner's (h, c)."""
-    got = _pair(answer(x, h, c, weights), tuple(h.shape), h.dtype)
+    with expect.known_errors(known_errors(x, h, weights)):
+        returned = answer(x, h, c, weights)
+    got = _pair(returned, tuple(h.shape), h.dtype)
     want = torch_step(x, h, c, weights)
     if _close(got, want, h.dtype):
         return got

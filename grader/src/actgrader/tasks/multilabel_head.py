@@ -60,6 +60,24 @@ SOFTMAX_COMPETES = (
     "multi-label problem are separate yes/no questions: give each its own sigmoid, i.e. keep "
     "the logits and use BCEWithLogitsLoss."
 )
+CE_APPLIES_SOFTMAX = (
+    "CrossEntropyLoss applies its own softmax over the labels to whatever the model outputs, so the labels "
+    "compete whatever the model ends with: their probabilities sum to 1, and two true labels cannot both be "
+    "near 1. The labels of a multi-label problem are separate yes/no questions: keep the logits and use "
+    "BCEWithLogitsLoss, which gives each label its own sigmoid."
+)
+SIGMOID_INTO_CE = (
+    "A sigmoid before CrossEntropyLoss does not make the labels independent: CrossEntropyLoss applies its "
+    "own softmax to what the model outputs, so the sigmoid's outputs, between 0 and 1, become the logits of "
+    "a softmax over the labels. The labels still compete (their probabilities sum to 1), and squeezed "
+    "logits cannot even make one of them confident. Keep the logits and use BCEWithLogitsLoss: it applies "
+    "one sigmoid per label itself."
+)
+SOFTMAX_INTO_CE = (
+    "The softmax runs twice: CrossEntropyLoss applies its own softmax to the model's softmax outputs. And "
+    "either softmax makes the labels compete: their probabilities sum to 1, so two true labels cannot both "
+    "be near 1. Keep the logits and use BCEWithLogitsLoss, one sigmoid per label."
+)
 DOUBLE_SIGMOID = (
     "The sigmoid is applied twice: {loss} applies its own sigmoid to what the model outputs, so "
     "the model's sigmoid outputs, between 0 and 1, are read as logits and every probability "
@@ -80,7 +98,7 @@ SQUASHED_LOGITS = (
     "A {output} after the last layer limits the logits {loss} sees: {why}. The loss wants "
     "unbounded logits: leave the last layer linear."
 )
-_WHY = {
+SQUASH_REASONS = {
     "tanh": "they stay between -1 and 1, so no probability gets beyond 0.27 to 0.73",
     "relu": "they are never negative, so no label can ever be confidently absent",
 }
@@ -116,14 +134,16 @@ def diagnosis(output: str, loss: str) -> str | None:
     """The misconception behind a set-up, or None for the set-ups that fit a multi-label problem."""
     if loss == "NLLLoss":
         return NLL_ONE_CLASS
-    if output in ("softmax", "log_softmax") or loss == "CrossEntropyLoss":
+    if loss == "CrossEntropyLoss":
+        return {"sigmoid": SIGMOID_INTO_CE, "softmax": SOFTMAX_INTO_CE}.get(output, CE_APPLIES_SOFTMAX)
+    if output in ("softmax", "log_softmax"):
         return SOFTMAX_COMPETES
     if loss == "BCELoss":
         return None if output == "sigmoid" else BCE_WANTS_PROBABILITIES.format(output=output)
     if output == "sigmoid":
         return DOUBLE_SIGMOID.format(loss=loss)
-    if output in _WHY:
-        return SQUASHED_LOGITS.format(output=output, loss=loss, why=_WHY[output])
+    if output in SQUASH_REASONS:
+        return SQUASHED_LOGITS.format(output=output, loss=loss, why=SQUASH_REASONS[output])
     return None
 
 

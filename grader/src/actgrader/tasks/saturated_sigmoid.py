@@ -43,52 +43,66 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
+PEAK = (
+    "0.25 is the sigmoid's slope at its centre (output 0.5), the best case. A unit saturated "
+    "at output p passes p (1 - p)."
+)
+ONE_MINUS_P = "The slope of the sigmoid at output p is p (1 - p), not 1 - p."
+P_ONLY = "The slope of the sigmoid at output p is p (1 - p), not p."
+ADDED = (
+    "The factors of the layers were added. The chain rule multiplies them: one factor "
+    "p (1 - p) per layer, so the result is p (1 - p) to the power of the depth."
+)
+
+
+def as_input(p: float) -> str:
+    """The message for the slope evaluated as if ``p`` were the sigmoid's input."""
+    return (
+        f"You evaluated the slope as if {p:g} were the sigmoid's input: sigma'({p:g}) = "
+        f"sigma({p:g}) (1 - sigma({p:g})). Here {p:g} is the sigmoid's output p, so its slope is "
+        "simply p (1 - p)."
+    )
+
+
+def one_layer(depth: int) -> str:
+    return (
+        f"That is one layer's factor. Through {depth} layers the chain rule multiplies one such "
+        f"factor per layer: p (1 - p) to the power {depth}."
+    )
+
+
+def off_by_one(depth: int) -> str:
+    return f"Off by one layer: {depth} layers contribute {depth} factors, p (1 - p) to the power {depth}."
+
+
+def in_float32(want: float, depth: int) -> str:
+    """The message for the answer computed in float32."""
+    return (
+        f"This is the float32 result. p (1 - p) to the power {depth} is {want:.3g}"
+        + (
+            ", below float32's smallest normal number (1.2e-38), where float32 keeps few digits or rounds to 0"
+            if want < FLOAT32_TINY
+            else ""
+        )
+        + ". Compute with Python floats (float64)."
+    )
+
+
 def _mistakes(p: float, depth: int) -> list[tuple[str, float]]:
     factor = p * (1 - p)
     s = _sigmoid(p)
     known = [
-        (
-            (
-                f"You evaluated the slope as if {p:g} were the sigmoid's input: sigma'({p:g}) = "
-                f"sigma({p:g}) (1 - sigma({p:g})). Here {p:g} is the sigmoid's output p, so its slope is "
-                "simply p (1 - p)."
-            ),
-            (s * (1 - s)) ** depth,
-        ),
-        (
-            (
-                "0.25 is the sigmoid's slope at its centre (output 0.5), the best case. A unit saturated "
-                "at output p passes p (1 - p)."
-            ),
-            0.25**depth,
-        ),
-        ("The slope of the sigmoid at output p is p (1 - p), not 1 - p.", (1 - p) ** depth),
-        ("The slope of the sigmoid at output p is p (1 - p), not p.", p**depth),
+        (as_input(p), (s * (1 - s)) ** depth),
+        (PEAK, 0.25**depth),
+        (ONE_MINUS_P, (1 - p) ** depth),
+        (P_ONLY, p**depth),
     ]
     if depth > 1:
         known += [
-            (
-                (
-                    f"That is one layer's factor. Through {depth} layers the chain rule multiplies one such "
-                    f"factor per layer: p (1 - p) to the power {depth}."
-                ),
-                factor,
-            ),
-            (
-                (
-                    "The factors of the layers were added. The chain rule multiplies them: one factor "
-                    "p (1 - p) per layer, so the result is p (1 - p) to the power of the depth."
-                ),
-                depth * factor,
-            ),
-            (
-                f"Off by one layer: {depth} layers contribute {depth} factors, p (1 - p) to the power {depth}.",
-                factor ** (depth - 1),
-            ),
-            (
-                f"Off by one layer: {depth} layers contribute {depth} factors, p (1 - p) to the power {depth}.",
-                factor ** (depth + 1),
-            ),
+            (one_layer(depth), factor),
+            (ADDED, depth * factor),
+            (off_by_one(depth), factor ** (depth - 1)),
+            (off_by_one(depth), factor ** (depth + 1)),
         ]
     return known
 
@@ -102,15 +116,7 @@ def _judge(answer: Answer, p: float, depth: int) -> None:
         if math.isclose(got, wrong, rel_tol=RTOL, abs_tol=0.0):
             raise Mistake(message)
     if any(got == wrong or math.isclose(got, wrong, rel_tol=RTOL) for wrong in _float32_versions(p, depth)):
-        raise Mistake(
-            f"This is the float32 result. p (1 - p) to the power {depth} is {want:.3g}"
-            + (
-                ", below float32's smallest normal number (1.2e-38), where float32 keeps few digits or rounds to 0"
-                if want < FLOAT32_TINY
-                else ""
-            )
-            + ". Compute with Python floats (float64)."
-        )
+        raise Mistake(in_float32(want, depth))
     raise Mistake(
         f"saturated_gradient_factor({p:g}, {depth}) returned {got:.6g}, which is not the product of {depth} "
         "slopes of a sigmoid whose output is p. Write the slope through the output, p (1 - p), and multiply "

@@ -3,6 +3,9 @@
 The learner writes ``softmax(x, dim=-1)``; it is compared with
 :func:`actgrader.reference.formulas.softmax` on logits near ±1000, on rows of very
 different scales, along every dimension of 1-, 2- and 3-D tensors, in float32 and float64.
+Stable means the slope too: on every input, what autograd sends back through the learner's
+softmax for a random upstream gradient (the vector-Jacobian product a training step computes)
+is compared with the reference's.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from actgrader.grading import CaseContext, Task
+from actgrader.grading import CaseContext, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import formulas as ref
-from actgrader.reference.naive import naive_softmax
-from actgrader.tasks._stability import LOOSE, Known, dtype_name, judge
+from actgrader.reference import naive
+from actgrader.tasks._stability import LOOSE, Known, Tolerance, dtype_name, judge, learner_slopes
 
 TASK = Task(
     "stable_softmax",
@@ -27,72 +30,73 @@ TASK = Task(
 WRONG_DIM_SECTION = "softmax#sec-softmax-definition"
 
 
-def _no_keepdim(x: Tensor, dim: int) -> Tensor | None:
-    """max and sum without ``keepdim=True``: they broadcast against the wrong axis (only runs for some shapes)."""
-    try:
-        e = torch.exp(x - x.amax(dim=dim))
-        out = e / e.sum(dim=dim)
-    except RuntimeError:
-        return None
-    return out if out.shape == x.shape else None
+NAIVE = (
+    "softmax gives NaN for logits near 1000: subtract the maximum first. e^1000 is inf in float32 "
+    "and float64, and inf / inf is NaN; softmax(x - max x) is the same distribution and its largest "
+    "exponent is e^0 = 1."
+)
+MINUS_MINIMUM = (
+    "Subtracting the minimum does not stop e^x from overflowing when the logits are far apart: "
+    "subtract the largest logit, so that every exponent is <= 0."
+)
+GLOBAL_MAXIMUM = (
+    "You subtracted the largest entry of the whole tensor: a slice whose logits are all far below it "
+    "underflows to 0 / 0. Subtract each slice's own maximum, x.amax(dim, keepdim=True)."
+)
+WHOLE_TENSOR = (
+    "The whole tensor sums to 1 instead of each slice along `dim`: take the maximum and the sum along `dim` only."
+)
+NO_KEEPDIM = (
+    "Without keepdim=True the maxima and sums lose their axis and broadcast along the wrong "
+    "one: use x.amax(dim, keepdim=True) and e.sum(dim, keepdim=True)."
+)
+MAX_PAIR = (
+    "torch.max(x, dim) (and x.max(dim)) returns a pair (values, indices), not a tensor: take its .values, "
+    "or use x.amax(dim, keepdim=True)."
+)
+
+
+def wrong_dim(other: int, dim: int) -> str:
+    """The message for a softmax taken over dimension ``other`` when ``dim`` was asked for."""
+    return (
+        f"Softmax was taken over the wrong dimension (dim={other}, asked for dim={dim}): the "
+        "entries along `dim` must sum to 1. Use the `dim` argument for the maximum and the sum."
+    )
+
+
+def _no_keepdim(x: Tensor, dim: int) -> Tensor:
+    """max and sum without ``keepdim=True``: they broadcast against the wrong axis, or fail to."""
+    e = torch.exp(x - x.amax(dim=dim))
+    return e / e.sum(dim=dim)
 
 
 def _known(x: Tensor, dim: int) -> list[Known]:
     known: list[Known] = [
-        (
-            (
-                "softmax gives NaN for logits near 1000: subtract the maximum first. e^1000 is inf in float32 "
-                "and float64, and inf / inf is NaN; softmax(x - max x) is the same distribution and its largest "
-                "exponent is e^0 = 1."
-            ),
-            naive_softmax(x, dim=dim),
-        ),
-        (
-            (
-                "Subtracting the minimum does not stop e^x from overflowing when the logits are far apart: "
-                "subtract the largest logit, so that every exponent is <= 0."
-            ),
-            naive_softmax(x - x.amin(dim=dim, keepdim=True), dim=dim),
-        ),
-        (
-            (
-                "You subtracted the largest entry of the whole tensor: a slice whose logits are all far below it "
-                "underflows to 0 / 0. Subtract each slice's own maximum, x.amax(dim, keepdim=True)."
-            ),
-            naive_softmax(x - x.max(), dim=dim),
-        ),
-        (
-            (
-                "The whole tensor sums to 1 instead of each slice along `dim`: take the maximum and the sum "
-                "along `dim` only."
-            ),
-            ref.softmax(x.flatten(), dim=0).reshape(x.shape),
-            WRONG_DIM_SECTION,
-        ),
+        (NAIVE, naive.naive_softmax(x, dim=dim)),
+        (MINUS_MINIMUM, naive.naive_softmax(x - x.amin(dim=dim, keepdim=True), dim=dim)),
+        (GLOBAL_MAXIMUM, naive.naive_softmax(x - x.max(), dim=dim)),
+        (WHOLE_TENSOR, ref.softmax(x.flatten(), dim=0).reshape(x.shape), WRONG_DIM_SECTION),
     ]
     for other in range(x.dim()):
         if other != dim % x.dim():
+            known.append((wrong_dim(other, dim), ref.softmax(x, dim=other), WRONG_DIM_SECTION))
+    if expect.raised_by(lambda: _no_keepdim(x, dim)) is None and _no_keepdim(x, dim).shape == x.shape:
+        known.append((NO_KEEPDIM, _no_keepdim(x, dim)))
+    return known
+
+
+def _known_errors(x: Tensor, dim: int) -> list[expect.KnownError]:
+    """Exceptions with a known cause: keepdim forgotten on a shape where the sizes clash, the (values, indices)
+    pair of torch.max, and a dimension fixed in the code that this tensor does not have."""
+    known: list[expect.KnownError] = [
+        (expect.raises_like(lambda: _no_keepdim(x, dim)), NO_KEEPDIM),
+        (expect.error_mentions("TypeError", "torch.return_types.max"), MAX_PAIR),
+    ]
+    for fixed in (1, 2, -2):
+        if not -x.dim() <= fixed < x.dim():
             known.append(
-                (
-                    (
-                        f"Softmax was taken over the wrong dimension (dim={other}, asked for dim={dim}): the "
-                        "entries along `dim` must sum to 1. Use the `dim` argument for the maximum and the sum."
-                    ),
-                    ref.softmax(x, dim=other),
-                    WRONG_DIM_SECTION,
-                )
+                (expect.raises_like(lambda fixed=fixed: x.amax(dim=fixed)), wrong_dim(fixed, dim), WRONG_DIM_SECTION)
             )
-    no_keepdim = _no_keepdim(x, dim)
-    if no_keepdim is not None:
-        known.append(
-            (
-                (
-                    "Without keepdim=True the maxima and sums lose their axis and broadcast along the wrong "
-                    "one: use x.amax(dim, keepdim=True) and e.sum(dim, keepdim=True)."
-                ),
-                no_keepdim,
-            )
-        )
     return known
 
 
@@ -107,17 +111,60 @@ def _describe(x: Tensor, dim: int):
     return describe
 
 
-def _judge(answer: Answer, x: Tensor, dim: int) -> None:
-    got = answer(x, dim) if dim != -1 else answer(x)
+SLOPE_NOT_FINITE = (
+    "A gradient that is NaN or inf poisons every gradient upstream. Subtract each slice's maximum along `dim` "
+    "before exponentiating, and build the result from torch operations only."
+)
+SLOPE_OTHERWISE = (
+    "The gradient autograd sends back through softmax is s * (g - sum(s * g)) along `dim` (s the "
+    "probabilities, g the upstream gradient); e^(x - max) / sum e^(x - max) gives it."
+)
+
+
+def _tolerance(x: Tensor, upstream: Tensor | None = None) -> dict[torch.dtype, Tolerance]:
+    """LOOSE, widened for large logits: a correct softmax may compute x - log(sum e^x), whose rounding
+    (a few units in the last place of the largest |x|) becomes a relative error of the probabilities;
+    the gradient s * (g - sum(s * g)) carries that error times the upstream gradient g."""
+    largest = float(x.abs().max()) if x.numel() else 0.0
+    rtol = LOOSE[x.dtype].rtol + 4 * torch.finfo(x.dtype).eps * largest
+    atol = LOOSE[x.dtype].atol + (rtol * float(upstream.abs().max()) if upstream is not None else 0.0)
+    return {x.dtype: Tolerance(rtol, atol)}
+
+
+def _judge(answer: Answer, x: Tensor, dim: int, gen: torch.Generator) -> None:
+    """Values, then the gradient autograd sends back for an upstream gradient drawn from ``gen``."""
+    args = (x, dim) if dim != -1 else (x,)
+    describe = _describe(x, dim)
+    with expect.known_errors(_known_errors(x, dim)):
+        got = answer(*args)
     judge(
         got,
         ref.softmax(x, dim=dim),
         name="softmax(x)",
-        tolerance=LOOSE,
-        describe=_describe(x, dim),
+        tolerance=_tolerance(x),
+        describe=describe,
         known=_known(x, dim),
         not_finite="Subtract each slice's maximum along `dim` before exponentiating: then no exponent is positive.",
         otherwise="Softmax is e^x / sum(e^x) along `dim`; subtracting the maximum first changes nothing else.",
+    )
+    upstream = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+    leaf = x.detach().clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(ref.softmax(leaf, dim=dim), leaf, grad_outputs=upstream)
+    call = f"softmax(x, dim={dim})"
+    got = expect.tensor(
+        learner_slopes(answer, *args, call=call, cotangent=upstream),
+        name=f"the gradient of {call}",
+        shape=tuple(x.shape),
+        dtype=x.dtype,
+    )
+    judge(
+        got,
+        want,
+        name=f"the gradient autograd sends back through {call}",
+        tolerance=_tolerance(x, upstream),
+        describe=describe,
+        not_finite=SLOPE_NOT_FINITE,
+        otherwise=SLOPE_OTHERWISE,
     )
 
 
@@ -129,30 +176,31 @@ def _logits_near_1000(dtype: torch.dtype) -> Tensor:
 
 @TASK.case(points=1)
 def logits_near_1000(answer: Answer, ctx: CaseContext) -> None:
-    """logits near ±1000 (float32), each row a distribution"""
-    _judge(answer, _logits_near_1000(torch.float32), -1)
+    """logits near ±1000 (float32), each row a distribution (values and gradients)"""
+    _judge(answer, _logits_near_1000(torch.float32), -1, torch.Generator().manual_seed(ctx.small_seed()))
 
 
 @TASK.case(points=1)
 def uses_dim(answer: Answer, ctx: CaseContext) -> None:
-    """the `dim` argument: columns of a 2-D batch, dim 1 of a 3-D tensor"""
+    """the `dim` argument: columns of a 2-D batch, dim 1 of a 3-D tensor (values and gradients)"""
     gen = torch.Generator().manual_seed(ctx.small_seed())
-    _judge(answer, 3 * torch.randn(3, 5, generator=gen), 0)
-    _judge(answer, 3 * torch.randn(2, 4, 3, generator=gen), 1)
-    _judge(answer, 3 * torch.randn(4, 4, generator=gen), 1)
+    _judge(answer, 3 * torch.randn(3, 5, generator=gen), 0, gen)
+    _judge(answer, 3 * torch.randn(2, 4, 3, generator=gen), 1, gen)
+    _judge(answer, 3 * torch.randn(4, 4, generator=gen), 1, gen)
 
 
 @TASK.case(points=1)
 def float64_mixed_scales(answer: Answer, ctx: CaseContext) -> None:
-    """float64 rows of very different scales, and a 1-D vector"""
+    """float64 rows of very different scales, and a 1-D vector (values and gradients)"""
     x = torch.tensor([[1000.0, 999.0, 0.0], [-5.0, 0.0, 5.0], [-1000.0, -1002.0, -1001.0]], dtype=torch.float64)
-    _judge(answer, x, -1)
-    _judge(answer, torch.tensor([1e4, 0.0, -1e4, 9999.0], dtype=torch.float64), -1)
+    gen = torch.Generator().manual_seed(ctx.small_seed())
+    _judge(answer, x, -1, gen)
+    _judge(answer, torch.tensor([1e4, 0.0, -1e4, 9999.0], dtype=torch.float64), -1, gen)
 
 
 @TASK.case(points=2, hidden=True)
 def random_logits(answer: Answer, ctx: CaseContext) -> None:
-    """tensors of random shape, scale, offset, dtype and dim"""
+    """tensors of random shape, scale, offset, dtype and dim (values and gradients)"""
     rng = ctx.rng()
     for _ in range(4):
         shape = tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 4))))
@@ -161,4 +209,4 @@ def random_logits(answer: Answer, ctx: CaseContext) -> None:
         scale = float(10 ** rng.uniform(-1, 3.5))
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         x = scale * torch.randn(shape, generator=gen, dtype=dtype) + float(rng.uniform(-2000, 2000))
-        _judge(answer, x, dim)
+        _judge(answer, x, dim, gen)

@@ -43,6 +43,20 @@ REVERSED = (
     "Your norms grow toward the input: check the order of your layers. The list starts with "
     "layer 1, the one next to the input, and ends with the output layer."
 )
+READ_BEFORE_BACKWARD = (
+    "The gradients were read before they existed: a tensor's .grad is None (or, if you replaced None by 0, "
+    "zero) until loss.backward() has run. Compute the loss, call loss.backward(), then read each weight's "
+    ".grad (or take them all at once with torch.autograd.grad(loss, weights))."
+)
+NO_REQUIRES_GRAD = (
+    "The weights do not require gradients, so autograd has nothing to differentiate: make copies that do, "
+    "w.clone().requires_grad_(True), and build the network from them."
+)
+DOUBLE_SOFTMAX = (
+    "A softmax was applied before the cross-entropy: F.cross_entropy takes the raw logits and applies "
+    "log-softmax itself, so the softmax ran twice and the gradients shrank."
+)
+L1_NORM = "These are sums of absolute values (L1 norms); the Frobenius norm is the square root of the sum of squares."
 ACCUMULATED = (
     "Two calls with the same tensors gave different norms: gradients from an earlier call are "
     "being added to this one's. Zero them before each backward pass (or take fresh tensors with "
@@ -89,6 +103,59 @@ def _activation_on_output_too(
     return torch.tensor(ref.layer_gradient_norms(model, x, y, nn.functional.cross_entropy), dtype=torch.float64)
 
 
+def _gradient_norms(
+    x: Tensor,
+    y: Tensor,
+    weights: list[Tensor],
+    biases: list[Tensor],
+    act: Activation,
+    *,
+    softmax_first: bool = False,
+    norm=torch.linalg.norm,
+) -> Tensor:
+    """The weights' gradient norms with a softmax before the loss, or another norm (misconceptions' values)."""
+    model = mlp_from_weights(weights, biases, lambda: Elementwise(act))
+    logits = model(x)
+    loss = nn.functional.cross_entropy(torch.softmax(logits, dim=1) if softmax_first else logits, y)
+    grads = torch.autograd.grad(loss, [layer.weight for layer in linear_layers(model)])
+    return torch.tensor([float(norm(g)) for g in grads], dtype=torch.float64)
+
+
+KNOWN_ERRORS: list[expect.KnownError] = [
+    (expect.error_mentions("AttributeError", "'NoneType' object has no attribute"), READ_BEFORE_BACKWARD),
+    (expect.error_mentions("TypeError", "NoneType"), READ_BEFORE_BACKWARD),
+    (expect.error_mentions("RuntimeError", "does not require grad"), NO_REQUIRES_GRAD),
+]
+
+
+NO_BIASES = (
+    "The biases were left out of the forward pass. Each layer computes h @ W.T + b; the "
+    "gradients depend on the biases even though you report only the weights'."
+)
+OUTPUT_ACTIVATION = (
+    "The activation was applied after the output layer too. The last layer is linear: "
+    "cross-entropy takes the raw outputs (logits)."
+)
+BIAS_GRADIENTS = "These are the norms of the biases' gradients. The task asks for the weights': d loss / d W_k."
+OUTPUT_NORMS = (
+    "These are the norms of the layers' outputs (the activations), not of gradients. "
+    "Backpropagate the loss and take the norm of each weight matrix's gradient."
+)
+WEIGHT_NORMS = (
+    "These are the norms of the weight matrices themselves. The task asks for the norms of "
+    "their gradients, d loss / d W_k."
+)
+SQUARED = "These are the squared norms. Take the square root (Tensor.norm() does)."
+
+
+def summed_loss(batch: int) -> str:
+    """The message for norms ``batch`` times too large."""
+    return (
+        f"Every norm is {batch} times too large: the loss was summed over the batch. "
+        "Use the mean cross-entropy (F.cross_entropy's default)."
+    )
+
+
 def _mistakes(
     want: Tensor, x: Tensor, y: Tensor, weights: list[Tensor], biases: list[Tensor], act: Activation
 ) -> list[tuple[str, Tensor]]:
@@ -96,55 +163,23 @@ def _mistakes(
     no_biases = [torch.zeros_like(b) for b in biases]
     return [
         (REVERSED, want.flip(0)),
-        (
-            (
-                "The biases were left out of the forward pass. Each layer computes h @ W.T + b; the "
-                "gradients depend on the biases even though you report only the weights'."
-            ),
-            torch.tensor(ref.weight_gradient_norms(x, y, weights, no_biases, act), dtype=torch.float64),
-        ),
-        (
-            (
-                "The activation was applied after the output layer too. The last layer is linear: "
-                "cross-entropy takes the raw outputs (logits)."
-            ),
-            _activation_on_output_too(x, y, weights, biases, act),
-        ),
-        (
-            (
-                "These are the norms of the biases' gradients. The task asks for the weights': "
-                "d loss / d W_k for each weight matrix."
-            ),
-            _bias_gradient_norms(x, y, weights, biases, act),
-        ),
-        (
-            (
-                "These are the norms of the layers' outputs (the activations), not of gradients. "
-                "Backpropagate the loss and take the norm of each weight matrix's gradient."
-            ),
-            torch.tensor([float(h.norm()) for h in outputs], dtype=torch.float64),
-        ),
-        (
-            (
-                "These are the norms of the weight matrices themselves. The task asks for the norms of "
-                "their gradients, d loss / d W_k."
-            ),
-            torch.tensor([float(w.norm()) for w in weights], dtype=torch.float64),
-        ),
-        (
-            (
-                f"Every norm is {len(x)} times too large: the loss was summed over the batch. "
-                "Use the mean cross-entropy (F.cross_entropy's default)."
-            ),
-            want * len(x),
-        ),
-        ("These are the squared norms. Take the square root (Tensor.norm() does).", want**2),
+        (NO_BIASES, torch.tensor(ref.weight_gradient_norms(x, y, weights, no_biases, act), dtype=torch.float64)),
+        (OUTPUT_ACTIVATION, _activation_on_output_too(x, y, weights, biases, act)),
+        (BIAS_GRADIENTS, _bias_gradient_norms(x, y, weights, biases, act)),
+        (OUTPUT_NORMS, torch.tensor([float(h.norm()) for h in outputs], dtype=torch.float64)),
+        (WEIGHT_NORMS, torch.tensor([float(w.norm()) for w in weights], dtype=torch.float64)),
+        (summed_loss(len(x)), want * len(x)),
+        (SQUARED, want**2),
+        (READ_BEFORE_BACKWARD, torch.zeros_like(want)),
+        (DOUBLE_SOFTMAX, _gradient_norms(x, y, weights, biases, act, softmax_first=True)),
+        (L1_NORM, _gradient_norms(x, y, weights, biases, act, norm=lambda g: g.abs().sum())),
     ]
 
 
 def _judge(answer: Answer, x: Tensor, y: Tensor, weights: list[Tensor], biases: list[Tensor], act_name: str) -> Tensor:
     act = _ACTIVATIONS[act_name]
-    got_raw = answer(x, y, weights, biases, Ref(act_name))
+    with expect.known_errors(KNOWN_ERRORS):
+        got_raw = answer(x, y, weights, biases, Ref(act_name))
     got = _read(got_raw, len(weights))
     want = torch.tensor(ref.weight_gradient_norms(x, y, weights, biases, act), dtype=torch.float64)
     try:
