@@ -16,6 +16,7 @@ afterwards, in float32, as the master weights are kept (micikevicius2018mixed).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -41,8 +42,7 @@ def late_training_problem(
     """A tanh MLP at LeCun's scale, and targets its float32 output misses by noise of std ``residual``."""
     generator = torch.Generator().manual_seed(seed)
     weights = tuple(
-        torch.randn(n_out, n_in, generator=generator) / n_in**0.5
-        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True)
+        torch.randn(n_out, n_in, generator=generator) / n_in**0.5 for n_in, n_out in itertools.pairwise(widths)
     )
     x = torch.randn(batch, widths[0], generator=generator)
     noise = torch.randn(batch, widths[-1], generator=generator)

@@ -13,12 +13,17 @@ Thresholds
 Each threshold is the representable number of a format at which a function computed *in that
 format* first overflows, underflows to zero, rounds to its limit (1 for the sigmoid and tanh)
 or returns a slope of exactly zero. :func:`boundary` finds it by bisection over the format's
-representable numbers (exact: it stops between two neighbours); :func:`activation_thresholds`
-runs it for exp, sigmoid, tanh, GELU and SiLU. :func:`analytic_thresholds` gives the real
+representable numbers (exact: it stops between two neighbours) and :func:`threshold` tries
+every number of a 16-bit format at once (the exact answer even where a kernel is not
+monotone); :func:`activation_thresholds` runs it for exp, sigmoid, tanh, GELU and SiLU.
+:func:`analytic_thresholds` gives the real
 numbers where the same events happen, from the format's limits and round-to-nearest (a value
 rounds to 0 below half the smallest subnormal, to 1 within a quarter of epsilon of 1, to
-infinity at the largest value plus half a last-place unit). Each search result is the first
-representable number past its analytic value.
+infinity at the largest value plus half a last-place unit). Where PyTorch's kernel rounds as
+the format does, the search result is the first representable number past its analytic
+value; where it does not (it computes the 16-bit functions in float32), the difference is the
+kernel's. PyTorch's vectorised kernels (used for longer tensors) can differ from the scalar
+ones in the last place (GELU's do): the scan uses the vectorised ones, as a network does.
 
 Safe in float16
 ---------------
@@ -104,7 +109,7 @@ def boundary(predicate: Callable[[Tensor], bool], start: float, stop: float, dty
 
 
 def first_representable_past(value: float, dtype: torch.dtype) -> float:
-    """The representable number of ``dtype`` nearest to ``value`` on the far side from 0 (``value`` itself if representable).
+    """The representable number of ``dtype`` nearest ``value`` on its far side from 0 (``value`` if representable).
 
     A search of :func:`threshold` ends on this number when the kernel rounds as the format
     does: it is the first representable number at which the event has happened.
@@ -158,14 +163,50 @@ def _event_search(function: str, event: str) -> tuple[float, float, Callable[[Te
     raise ValueError(f"unknown event {event!r}")
 
 
+def every_finite_value(dtype: torch.dtype) -> Tensor:
+    """All finite numbers of a 16-bit format (float16 or bfloat16), sorted: fewer than 65,536."""
+    if torch.finfo(dtype).bits != 16:
+        raise ValueError(f"{dtype} is not a 16-bit format: it has too many numbers to list")
+    bits = torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16)
+    values = bits.view(dtype)
+    return values[values.isfinite()].unique().sort().values
+
+
+def _scan(function: str, event: str, dtype: torch.dtype) -> float:
+    """The exhaustive version of :func:`threshold` for a 16-bit format: every number is tried, as one tensor."""
+    fn = ACTIVATION_FUNCTIONS[function]
+    values = every_finite_value(dtype)
+    start, stop, _ = _event_search(function, event)
+    side = values[values >= start] if stop > start else values[values <= start].flip(0)
+    if event == "slope is 0":
+        x = side.clone().requires_grad_(True)
+        fn(x).sum().backward()
+        hit = x.grad == 0
+    elif event == "overflows to inf":
+        hit = fn(side).isinf()
+    else:
+        hit = fn(side) == (1 if event == "rounds to 1" else 0)
+    # from the far end inwards: the event holds all the way out from the threshold
+    outward = hit.flip(0).int().cumprod(0).bool().flip(0)
+    if not outward.any():
+        raise ValueError(f"{function} never {event} in {dtype}")
+    return float(side[outward][0])
+
+
 def threshold(function: str, event: str, dtype: torch.dtype) -> float:
-    """The first representable ``x`` (from 0 outwards) where ``function`` computed in ``dtype`` shows ``event``.
+    """The representable ``x`` nearest 0 from which ``function`` computed in ``dtype`` shows ``event`` all the way out.
 
     ``function`` is a key of :data:`ACTIVATION_FUNCTIONS` and ``event`` one of "overflows to
-    inf", "underflows to 0", "rounds to 1" (for x > 0) or "slope is 0" (for x < 0). For the
-    sigmoid and tanh, whose autograd slope is computed from the output (``s (1 - s)``,
-    ``1 - t^2``), the slope is exactly 0 from the point where the value rounds to 1.
+    inf", "rounds to 1" (both for x > 0), "underflows to 0" or "slope is 0" (for x < 0). The
+    slope is the one autograd returns in ``dtype``. For the 16-bit formats every number is
+    tried, in one tensor (the vectorised kernels a network uses), so the answer is exact even
+    where a kernel is not monotone (GELU's slope is not). For wider formats :func:`boundary`
+    bisects, which assumes the event, once it happens, holds farther out (true of exp, the
+    sigmoid and tanh). For the sigmoid and tanh, whose autograd slope is computed from the
+    output (``s (1 - s)``, ``1 - t^2``), the slope is exactly 0 from where the value rounds to 1.
     """
+    if torch.finfo(dtype).bits == 16:
+        return _scan(function, event, dtype)
     start, stop, predicate = _event_search(function, event)
     if event == "overflows to inf":
         stop = min(stop, format_limits(dtype).max)
@@ -173,7 +214,7 @@ def threshold(function: str, event: str, dtype: torch.dtype) -> float:
 
 
 def activation_thresholds(dtype: torch.dtype) -> dict[tuple[str, str], float]:
-    """Every threshold of :data:`THRESHOLD_EVENTS` in ``dtype``, found by :func:`boundary`."""
+    """Every threshold of :data:`THRESHOLD_EVENTS` in a 16-bit ``dtype``, found by :func:`threshold`."""
     return {(function, event): threshold(function, event, dtype) for function, event in THRESHOLD_EVENTS}
 
 
@@ -232,10 +273,11 @@ def analytic_thresholds(dtype: torch.dtype) -> dict[tuple[str, str], float]:
 
 
 def half_safe_softmax(logits: Tensor, dim: int = -1) -> Tensor:
-    """Softmax along ``dim`` that is right in float16 and bfloat16; returned in the logits' format.
+    """Softmax along ``dim``, right in float16 and bfloat16.
 
-    The largest logit is subtracted (so no exponential exceeds 1) and the exponentials and
-    their sum are formed in float32 (at least), so neither overflows nor loses the small terms.
+    The largest logit is subtracted (no exponential exceeds 1), and the
+    exponentials and their sum are formed in float32 (at least), so none
+    overflows and no small term is lost. Returned in the logits' format.
     """
     wide = logits.to(torch.promote_types(logits.dtype, torch.float32))
     shifted = wide - wide.amax(dim=dim, keepdim=True).detach()
