@@ -197,3 +197,20 @@ def test_download_button_offers_the_page_source(site: Site, page: str):
         executed = nbformat.read(site.executed / f"{page}.ipynb", as_version=4)
         assert notebook == executed, f"{page}: the downloaded notebook is not the executed one"
         assert any(cell.get("outputs") for cell in notebook.cells), f"{page}: the notebook has no outputs"
+
+
+def test_citations_read_author_and_year(site: Site):
+    """{cite:t} in the prose renders as "Goodfellow et al. [2016]", not a label such as [GBC16].
+
+    (sphinxcontrib-bibtex reads its style from Sphinx's configuration; at the top level of
+    _config.yml the setting was silently ignored.)
+    """
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    cited = re.findall(r"\{cite:t\}`([^`]+)`", intro)
+    assert cited, "the introduction cites no work in the text ({cite:t}); pick another page"
+    html = site.page("book/intro").read_text(encoding="utf-8")
+    links = re.findall(r'href="references\.html#[^"]+"[^>]*>([^<]+)<', html)
+    assert links, "the introduction's citations link to no entry of the References page"
+    assert all(re.fullmatch(r"(1[89]|20)\d\d[a-z]?", text) for text in links), links
+    text = re.sub(r"<[^>]+>", "", html)
+    assert re.search(r"[A-Z][a-z]+ et al\. \[(1[89]|20)\d\d\]", text), "no 'Author et al. [year]' in the page"
