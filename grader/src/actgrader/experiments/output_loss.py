@@ -249,8 +249,8 @@ def softmax_exact_match_bound(y: Tensor) -> float:
 def multilabel_loss(logits: Tensor, y: Tensor, head: Head) -> Tensor:
     """``BCEWithLogitsLoss`` for the sigmoid head; for the softmax head, ``CrossEntropyLoss`` on the multi-hot target.
 
-    The second is the mistake a multi-class habit makes: ``CrossEntropyLoss`` accepts a
-    target of per-class weights, so ``y`` goes in without complaint.
+    The second is the mistake a multi-class habit makes: ``CrossEntropyLoss`` reads a float
+    target as class probabilities, so ``y`` goes in without complaint.
     """
     if head == "sigmoid":
         return F.binary_cross_entropy_with_logits(logits, y)
