@@ -51,7 +51,12 @@ pytestmark = pytest.mark.slow
 
 FAILING_IMPACTS = ("serious", "critical")
 # A term typed into the site's search -> a chapter that must be among the results.
-SEARCHES = {"vanishing": "book/vanishing-gradients", "softplus": "book/softsign-softplus"}
+SEARCHES = {
+    "vanishing": "book/vanishing-gradients",
+    "softplus": "book/softsign-softplus",
+    "bfloat16": "book/low-precision",
+    "capping": "book/attention-softmax",
+}
 
 PAGES = toc_pages()
 CHAPTERS = chapters()
@@ -118,6 +123,9 @@ def test_page_shows_its_title_figures_widgets_and_math(recorded, docname: str):
     assert facts["widgetsHidden"] == 0, f"{docname}: {facts['widgetsHidden']} widget(s) not visible"
     assert facts["mathUntypeset"] == 0, f"{docname}: {facts['mathUntypeset']} of {facts['math']} formulas untypeset"
     assert facts["mathErrors"] == 0, f"{docname}: MathJax reported a TeX error"
+    assert facts["iconsLeft"] == [], (
+        f"{docname}: icons missing from tools/vendor/src/fontawesome.js: {facts['iconsLeft']}"
+    )
     assert facts["rawMarkdownTables"] == 0, f"{docname}: a Markdown table shows as raw text"
 
 

@@ -8,6 +8,7 @@ folder name; anywhere else it is the notebook's file name without ``.ipynb``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 
 @dataclass(frozen=True)
 class Submission:
-    student: str  # unique within a batch; safe as a file name
+    student: str  # the student id: nbgrader's folder name, else the notebook's name (file-name safe)
     path: Path
     assignment_hint: str | None  # the <assignment> folder in nbgrader's layout
+    key: str = ""  # unique within a batch, names the submission's files: see find_submissions
+
+    @property
+    def file_id(self) -> str:
+        return self.key or self.student
 
 
 def _nbgrader_layout(path: Path) -> tuple[str, str] | None:
@@ -50,8 +56,11 @@ def _notebooks_under(folder: Path) -> list[Path]:
 def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     """Every notebook named or found under ``paths``, with a unique, file-name-safe student id.
 
-    Raises FileNotFoundError for a path that does not exist. Two notebooks that would get the
-    same id are told apart by suffixes (``alice``, ``alice-2``), in path order.
+    Raises FileNotFoundError for a path that does not exist. The student id is never changed
+    (one student handing in two assignments is one student); the submission's files (record,
+    feedback page) are named by a key unique in the batch: the student id, or
+    ``<student>--<assignment>`` for a student with several assignments in nbgrader's layout,
+    with a suffix (``alice``, ``alice-2``) only for notebooks nothing else tells apart.
     """
     notebooks: list[Path] = []
     for raw in paths:
@@ -63,21 +72,25 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     seen_paths: set[Path] = set()
-    submissions: list[Submission] = []
-    taken: set[str] = set()
+    found: list[tuple[str, Path, str | None]] = []
     for path in notebooks:
         resolved = path.resolve()
         if resolved in seen_paths:
             continue
         seen_paths.add(resolved)
         layout = _nbgrader_layout(resolved)
-        base = safe_id(layout[0] if layout else path.stem)
-        student, n = base, 1
-        while student in taken:
+        found.append((safe_id(layout[0] if layout else path.stem), path, layout[1] if layout else None))
+    per_student = Counter(student for student, _, _ in found)
+    submissions: list[Submission] = []
+    taken: set[str] = set()
+    for student, path, hint in found:
+        base = student if per_student[student] == 1 or hint is None else safe_id(f"{student}--{hint}")
+        key, n = base, 1
+        while key in taken:
             n += 1
-            student = f"{base}-{n}"
-        taken.add(student)
-        submissions.append(Submission(student, path, layout[1] if layout else None))
+            key = f"{base}-{n}"
+        taken.add(key)
+        submissions.append(Submission(student, path, hint, key))
     return submissions
 
 
