@@ -53,8 +53,32 @@ def _notebooks_under(folder: Path) -> list[Path]:
     return found
 
 
+@dataclass(frozen=True)
+class Found:
+    """What the paths given to the grader hold, read once: the submissions and where they lie."""
+
+    submissions: list[Submission]
+    roots: list[Path]  # the folders a child must not see (see submission_roots)
+
+
+def discover(paths: Iterable[Path | str]) -> Found:
+    """The submissions under ``paths`` (:func:`find_submissions`) and their folders
+    (:func:`submission_roots`), from one reading of the paths.
+
+    Raises FileNotFoundError for a path that does not exist.
+    """
+    given: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        given.append(path)
+    notebooks = [nb for path in given for nb in (_notebooks_under(path) if path.is_dir() else [path])]
+    return Found(_named(notebooks), _roots(given))
+
+
 def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
-    """Every notebook named or found under ``paths``, with a unique, file-name-safe student id.
+    """Every notebook named or found under ``paths``, with its student id and a unique file name.
 
     Raises FileNotFoundError for a path that does not exist. The student id is never changed
     (one student handing in two assignments is one student); the submission's files (record,
@@ -62,15 +86,10 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     ``<student>--<assignment>`` for a student with several assignments in nbgrader's layout,
     with a suffix (``alice``, ``alice-2``) only for notebooks nothing else tells apart.
     """
-    notebooks: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            notebooks.extend(_notebooks_under(path))
-        elif path.exists():
-            notebooks.append(path)
-        else:
-            raise FileNotFoundError(f"no such file or folder: {path}")
+    return discover(paths).submissions
+
+
+def _named(notebooks: list[Path]) -> list[Submission]:
     seen_paths: set[Path] = set()
     found: list[tuple[str, Path, str | None]] = []
     for path in notebooks:
@@ -99,9 +118,13 @@ def submission_roots(paths: Iterable[Path | str]) -> list[Path]:
 
     For nbgrader's layout the whole ``submitted/`` folder is covered (every student's work).
     """
+    return _roots(Path(raw) for raw in paths)
+
+
+def _roots(paths: Iterable[Path]) -> list[Path]:
     roots = set()
-    for raw in paths:
-        path = Path(raw).resolve()
+    for given in paths:
+        path = given.resolve()
         folder = path if path.is_dir() else path.parent
         layout_root = next((p for p in [folder, *folder.parents] if p.name == "submitted"), None)
         roots.add(layout_root or folder)
