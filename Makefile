@@ -31,10 +31,10 @@ $(STAMP): requirements.txt constraints.txt grader/pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-build-isolation -c constraints.txt -e grader
 	touch $@
 
-# JavaScript the site serves itself (widgets, require.js, MathJax), from the npm registry.
+# JavaScript the site serves itself (widget manager, icons, MathJax), from the npm registry.
 vendor: $(VENDOR_STAMP)
 
-$(VENDOR_STAMP): tools/vendor/package.json tools/vendor/package-lock.json tools/vendor/copy_assets.py
+$(VENDOR_STAMP): tools/vendor/package.json tools/vendor/package-lock.json tools/vendor/copy_assets.py $(wildcard tools/vendor/src/*.js)
 	@command -v npm >/dev/null || { echo "npm is required to vendor the site's JavaScript: apt-get install -y nodejs npm"; exit 1; }
 	cd tools/vendor && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	$(PYTHON) tools/vendor/copy_assets.py

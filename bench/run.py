@@ -16,7 +16,10 @@ Figures:
 * the self-check of each task (< 1 s);
 * grading (``bench/grading.py``): actgrade ÷ nbgrader autograde on the same submissions
   (≤ 0.33), submissions per minute, per-submission overhead (< 0.3 s), peak RSS of a worker;
-* peak memory (largest process) of the build.
+* peak memory (largest process) of the build;
+* page weight in Chromium (``tools/site/page_weight.py``, on the built site): each page's first
+  visit, gzipped, with an empty cache (≤ 1,500 kB), and each chapter opened after the heaviest
+  one (≤ 300 kB).
 """
 
 from __future__ import annotations
@@ -198,6 +201,30 @@ def machine() -> str:
     )
 
 
+def bench_page_weight(small: bool) -> list[Figure]:
+    """First visits and second chapters of the built site, in kB gzipped (tools/site/page_weight.py)."""
+    sys.path.insert(0, str(ROOT / "tools" / "site"))
+    import page_weight
+
+    if not (page_weight.HTML / "index.html").is_file() or not Path(page_weight.CHROMIUM).is_file():
+        return [Figure("page weight", None, "", note="needs `make book` and Chromium")]
+    pages = toc_chapters()[:2] if small else toc_chapters()
+    weights = page_weight.measure(pages, pages[1:])
+    first_target = page_weight.FIRST_VISIT_BUDGET / 1e3
+    second_target = page_weight.SECOND_CHAPTER_BUDGET / 1e3
+    figures = []
+    for name, transfer in weights.first_visits.items():
+        kb = round(transfer.bytes / 1e3)
+        note = "heaviest" if name == weights.heaviest else ""
+        figures.append(Figure(f"first visit {name}", kb, "kB", f"≤ {first_target:g} kB", kb <= first_target, note))
+    for name, transfer in weights.second_chapters.items():
+        kb = round(transfer.bytes / 1e3)
+        figures.append(
+            Figure(f"{name} after {weights.heaviest}", kb, "kB", f"≤ {second_target:g} kB", kb <= second_target)
+        )
+    return figures
+
+
 def render(figures: list[Figure], header: str) -> str:
     rows = [["figure", "value", "target", "", "note"], ["---"] * 5] + [f.cells() for f in figures]
     table = "\n".join("| " + " | ".join(r) + " |" for r in rows)
@@ -269,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
                     item.get("note", ""),
                 )
             )
+
+    print("page weight in Chromium ...", file=sys.stderr)
+    figures += bench_page_weight(args.small)
 
     header = f"# Benchmark results\n\nRun {started} on {host}." + (" Smoke run (--small)." if args.small else "")
     text = render(figures, header)

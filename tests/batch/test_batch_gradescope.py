@@ -40,7 +40,7 @@ from actgrader.batch.autograder import (
     choose_notebook,
     submitter,
 )
-from actgrader.batch.feedback_page import PUBLIC_ONLY
+from actgrader.batch.summary import PUBLIC_ONLY
 from actgrader.grading.secret import Secret
 
 EXERCISES = exercises()

@@ -616,7 +616,7 @@ def test_links_and_climbing_paths_are_refused_and_named_as_submitted(batch):
 def test_honest_students_get_exactly_their_normal_score(batch, student):
     record = batch["records"][student]
     assert record.total == HONEST[student]
-    assert record.status == ("ok" if HONEST[student] == FULL else "errors")
+    assert record.status == ("ok" if HONEST[student] == FULL else "untouched")  # bob hands in the release
     if HONEST[student] == FULL:
         assert all(o.status == "passed" for t in record.tasks for o in t.outcomes)
         assert record.children == 1
@@ -706,8 +706,11 @@ def test_protected_content_never_reaches_a_record(batch):
 
 
 def test_secrets_never_reach_a_record(batch):
+    records = sorted((batch["out"] / "results").glob("*.json"))
+    assert [p.stem for p in records] == sorted(batch["records"])  # every record is read
+    assert batch["secrets"]
     for secret in batch["secrets"]:
-        for path in (batch["out"] / "results").glob("*.json"):
+        for path in records:
             assert secret not in path.read_text()
 
 

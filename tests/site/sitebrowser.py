@@ -190,6 +190,9 @@ FACTS_JS = (
     math: math.length,
     mathUntypeset: math.filter((e) => !e.querySelector("mjx-container")).length,
     mathErrors: document.querySelectorAll("mjx-merror").length,
+    // The site's Font Awesome holds only the theme's icons (tools/vendor/src/fontawesome.js);
+    // an icon it lacks stays an <i> instead of becoming an <svg>.
+    iconsLeft: [...document.querySelectorAll('i[class*="fa-"]')].map((i) => i.className),
     rawMarkdownTables: (text.textContent.match(/\|\s*:?-{3,}:?\s*\|/g) || []).length,
     downloadButtonVisible: !!download && visible(download),
     downloadNotebook: hrefs("a.btn-download-notebook-button"),

@@ -118,6 +118,9 @@ def test_page_shows_its_title_figures_widgets_and_math(recorded, docname: str):
     assert facts["widgetsHidden"] == 0, f"{docname}: {facts['widgetsHidden']} widget(s) not visible"
     assert facts["mathUntypeset"] == 0, f"{docname}: {facts['mathUntypeset']} of {facts['math']} formulas untypeset"
     assert facts["mathErrors"] == 0, f"{docname}: MathJax reported a TeX error"
+    assert facts["iconsLeft"] == [], (
+        f"{docname}: icons missing from tools/vendor/src/fontawesome.js: {facts['iconsLeft']}"
+    )
     assert facts["rawMarkdownTables"] == 0, f"{docname}: a Markdown table shows as raw text"
 
 

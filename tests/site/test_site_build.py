@@ -154,7 +154,7 @@ def test_the_site_serves_the_current_vendored_files(site: Site):
 
 
 def test_widget_pages_load_the_vendored_manager(site: Site):
-    """Pages with widget state load require.js, setup.js and the manager, in that order."""
+    """Pages with widget state load the site's widget manager (nb_ipywidgets_js), in its order."""
     expected = [f"_static/{path}" for path in CONFIG["sphinx"]["config"]["nb_ipywidgets_js"]]
     widget_pages = [page for page in toc_pages() if "widget-state+json" in site.page(page).read_text(encoding="utf-8")]
     assert widget_pages, "no page has a widget"

@@ -17,6 +17,7 @@ import errno
 import os
 import re
 import stat
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +34,16 @@ class SubmissionRefused(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    student: str  # unique within a batch; safe as a file name
+    student: str  # the student id: nbgrader's folder name, else the notebook's name (file-name safe)
     path: Path  # as submitted (absolute, not resolved)
     assignment_hint: str | None  # the <assignment> folder in nbgrader's layout
+    key: str = ""  # unique within a batch, names the submission's files: see find_submissions
     root: Path | None = None  # the folder it was found in (links below it are refused); None: a file given alone
     refused: str | None = None  # why it will not be opened, found while looking for it
+
+    @property
+    def file_id(self) -> str:
+        return self.key or self.student
 
 
 def _nbgrader_layout(path: Path) -> tuple[str, str] | None:
@@ -119,9 +125,12 @@ def _student_of(path: Path) -> tuple[str, str | None]:
 def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     """Every notebook named or found under ``paths``, with a unique, file-name-safe student id.
 
-    Raises FileNotFoundError for a path that does not exist. Two notebooks that would get the
-    same id are told apart by suffixes (``alice``, ``alice-2``), in path order. Links and
-    ``..`` paths are listed too, with ``refused`` saying why they will not be graded.
+    Raises FileNotFoundError for a path that does not exist. The student id is never changed
+    (one student handing in two assignments is one student); the submission's files (record,
+    feedback page) are named by a key unique in the batch: the student id, or
+    ``<student>--<assignment>`` for a student with several assignments in nbgrader's layout,
+    with a suffix (``alice``, ``alice-2``) only for notebooks nothing else tells apart. Links
+    and ``..`` paths are listed too, with ``refused`` saying why they will not be graded.
     """
     found: list[tuple[Path, Path | None, str | None]] = []
     for raw in paths:
@@ -138,20 +147,24 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
         else:
             found.append((path, None, None))
     seen_paths: set[Path] = set()
-    submissions: list[Submission] = []
-    taken: set[str] = set()
+    named: list[tuple[str, Path, str | None, Path | None, str | None]] = []
     for path, root, refused in found:
         if path in seen_paths:
             continue
         seen_paths.add(path)
         name, hint = _student_of(path)
-        base = safe_id(name)
-        student, n = base, 1
-        while student in taken:
+        named.append((safe_id(name), path, hint, root, refused))
+    per_student = Counter(student for student, *_ in named)
+    submissions: list[Submission] = []
+    taken: set[str] = set()
+    for student, path, hint, root, refused in named:
+        base = student if per_student[student] == 1 or hint is None else safe_id(f"{student}--{hint}")
+        key, n = base, 1
+        while key in taken:
             n += 1
-            student = f"{base}-{n}"
-        taken.add(student)
-        submissions.append(Submission(student, path, hint, root, refused))
+            key = f"{base}-{n}"
+        taken.add(key)
+        submissions.append(Submission(student, path, hint, key, root, refused))
     return submissions
 
 

@@ -255,9 +255,17 @@ def softmax_jacobian(x: Tensor, temperature: float = 1.0) -> Tensor:
     """``d softmax(x)_i / d x_j = (s_i [i = j] - s_i s_j) / T`` over the last dimension.
 
     For ``x`` of shape ``(..., n)`` the result has shape ``(..., n, n)``.
+
+    The diagonal ``s_i (1 - s_i)`` is formed as ``s_i`` times the sum of the *other*
+    probabilities, not as ``s_i - s_i^2``: for a near one-hot row ``s_i`` rounds towards 1
+    and ``1 - s_i`` would cancel to a few digits or to 0, while the others' sum keeps every digit.
     """
     s = softmax(x, dim=-1, temperature=temperature)
-    return (torch.diag_embed(s) - s.unsqueeze(-1) * s.unsqueeze(-2)) / temperature
+    n = s.shape[-1]
+    off_diagonal = 1 - torch.eye(n, dtype=s.dtype, device=s.device)
+    others = (s.unsqueeze(-2) * off_diagonal).sum(dim=-1)
+    jacobian = -s.unsqueeze(-1) * s.unsqueeze(-2) * off_diagonal + torch.diag_embed(s * others)
+    return jacobian / temperature
 
 
 def softmax_one_logit(x: Tensor, classes: int = 10) -> Tensor:

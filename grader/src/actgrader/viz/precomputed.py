@@ -49,7 +49,7 @@ values it was drawn for, e.g. "A curve fitted to sine data (activation: ReLU, la
 Frames are :class:`~actgrader.viz.image.AltImage` widgets (an ``<img>`` with ``alt``):
 ``ipywidgets.Image`` cannot carry alternative text (see that module). Every control is
 labelled with its ``label`` (or name); the slider's handle is tied to that label by
-``setup.js`` on the static site (see tools/vendor/copy_assets.py).
+the site's widget manager on the static site (tools/vendor/src/widgets.js).
 
 Budget
 ------
