@@ -51,7 +51,12 @@ pytestmark = pytest.mark.slow
 
 FAILING_IMPACTS = ("serious", "critical")
 # A term typed into the site's search -> a chapter that must be among the results.
-SEARCHES = {"vanishing": "book/vanishing-gradients", "softplus": "book/softsign-softplus"}
+SEARCHES = {
+    "vanishing": "book/vanishing-gradients",
+    "softplus": "book/softsign-softplus",
+    "bfloat16": "book/low-precision",
+    "capping": "book/attention-softmax",
+}
 
 PAGES = toc_pages()
 CHAPTERS = chapters()
