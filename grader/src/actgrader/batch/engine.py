@@ -43,13 +43,7 @@ from actgrader.batch.results import (
     write_atomic,
 )
 from actgrader.batch.sandbox import SandboxConfig, protected_paths, required_paths
-from actgrader.batch.submissions import (
-    Submission,
-    SubmissionRefused,
-    find_submissions,
-    read_submission,
-    submission_roots,
-)
+from actgrader.batch.submissions import Submission, SubmissionRefused, discover, read_submission
 from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
@@ -354,13 +348,14 @@ def grade_submissions(
         raise ValueError(f"no assignment {options.assignment!r} in {options.release_path} (found: {known})")
     tasks = {t: get_task(t) for r in releases for t in r.task_ids}
     _validate_release(releases, tasks, log)
+    found = discover(paths)
     plan = _Plan(
         options=options,
         releases=releases,
         tasks=tasks,
         secret=load_secret(options.secret_file) if secret is True else secret or None,
-        submissions=find_submissions(paths),
-        roots=tuple(submission_roots(paths)),
+        submissions=found.submissions,
+        roots=tuple(found.roots),
         progress=progress,
     )
     output = options.output

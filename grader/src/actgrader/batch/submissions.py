@@ -122,8 +122,31 @@ def _student_of(path: Path) -> tuple[str, str | None]:
     return path.stem, None
 
 
+@dataclass(frozen=True)
+class Found:
+    """What the paths given to the grader hold, read once: the submissions and where they lie."""
+
+    submissions: list[Submission]
+    roots: list[Path]  # the folders a child must not see (see submission_roots)
+
+
+def discover(paths: Iterable[Path | str]) -> Found:
+    """The submissions under ``paths`` (:func:`find_submissions`) and their folders
+    (:func:`submission_roots`), from one reading of the paths.
+
+    Raises FileNotFoundError for a path that does not exist (a dangling link is listed, refused).
+    """
+    given: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not os.path.lexists(_absolute(path)):
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        given.append(path)
+    return Found(_named(_listed(given)), _roots(given))
+
+
 def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
-    """Every notebook named or found under ``paths``, with a unique, file-name-safe student id.
+    """Every notebook named or found under ``paths``, with its student id and a unique file name.
 
     Raises FileNotFoundError for a path that does not exist. The student id is never changed
     (one student handing in two assignments is one student); the submission's files (record,
@@ -132,20 +155,26 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     with a suffix (``alice``, ``alice-2``) only for notebooks nothing else tells apart. Links
     and ``..`` paths are listed too, with ``refused`` saying why they will not be graded.
     """
+    return discover(paths).submissions
+
+
+def _listed(given: list[Path]) -> list[tuple[Path, Path | None, str | None]]:
+    """(notebook as submitted, the folder it was found in, why it is refused) for every path given."""
     found: list[tuple[Path, Path | None, str | None]] = []
-    for raw in paths:
-        given = Path(raw)
-        path = _absolute(given)
-        if not os.path.lexists(path):
-            raise FileNotFoundError(f"no such file or folder: {given}")
-        if _climbs(given):
-            found.append((path, None, f"its path climbs back out of a folder with '..' ({given})"))
-        elif path.is_dir():
+    for raw in given:
+        path = _absolute(raw)
+        if _climbs(raw):
+            found.append((path, None, f"its path climbs back out of a folder with '..' ({raw})"))
+        elif path.is_dir():  # a folder given may be a link: where the instructor keeps submissions
             found.extend((nb, path, why) for nb, why in _notebooks_under(path))
         elif path.is_symlink():
             found.append((path, None, f"it is a symbolic link ({_link_text(path)})"))
         else:
             found.append((path, None, None))
+    return found
+
+
+def _named(found: list[tuple[Path, Path | None, str | None]]) -> list[Submission]:
     seen_paths: set[Path] = set()
     named: list[tuple[str, Path, str | None, Path | None, str | None]] = []
     for path, root, refused in found:
@@ -233,9 +262,13 @@ def submission_roots(paths: Iterable[Path | str]) -> list[Path]:
 
     For nbgrader's layout the whole ``submitted/`` folder is covered (every student's work).
     """
+    return _roots(Path(raw) for raw in paths)
+
+
+def _roots(paths: Iterable[Path]) -> list[Path]:
     roots = set()
-    for raw in paths:
-        path = Path(raw).resolve()
+    for given in paths:
+        path = given.resolve()
         folder = path if path.is_dir() else path.parent
         layout_root = next((p for p in [folder, *folder.parents] if p.name == "submitted"), None)
         roots.add(layout_root or folder)
