@@ -47,7 +47,7 @@ from actgrader.batch.submissions import Submission, SubmissionRefused, discover,
 from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
-from actgrader.grading.conventions import answer_id, check_id
+from actgrader.grading.conventions import answer_id
 from actgrader.grading.secret import Secret, load_secret, resume_tag, secret_files
 from actgrader.tasks import get_task
 
@@ -283,16 +283,6 @@ def _not_dumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
 
 
-def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task], log: Log) -> None:
-    for release in releases:
-        for task_id, points in release.check_points().items():
-            if points is not None and abs(points - tasks[task_id].points) > 1e-9:
-                log(
-                    f"warning: {release.path}: test cell {check_id(task_id)} is worth {points:g} points in nbgrader's "
-                    f"metadata but task {task_id} has {tasks[task_id].points:g}; actgrade uses the task's."
-                )
-
-
 def _resumable(output: Path, sub: Submission, secret: Secret | None) -> SubmissionResult | None:
     record = load_record(output, sub.file_id)
     if record is None:
@@ -348,7 +338,6 @@ def grade_submissions(
         known = ", ".join(r.assignment for r in releases)
         raise ValueError(f"no assignment {options.assignment!r} in {options.release_path} (found: {known})")
     tasks = {t: get_task(t) for r in releases for t in r.task_ids}
-    _validate_release(releases, tasks, log)
     found = discover(paths)
     plan = _Plan(
         options=options,
