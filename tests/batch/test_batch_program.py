@@ -11,7 +11,13 @@ import pytest
 from batch_nb import RELEASE, SOLUTION, cell, correct_submission, load, released, source, write
 
 from actgrader.batch import notebooks as nbs
-from actgrader.batch.submissions import find_submissions, safe_id, submission_roots
+from actgrader.batch.submissions import (
+    SubmissionRefused,
+    find_submissions,
+    read_submission,
+    safe_id,
+    submission_roots,
+)
 
 
 def _cells(nb: dict) -> tuple[nbs.NotebookCell, ...]:
@@ -156,6 +162,71 @@ def test_nbgrader_layout_names_students_by_folder(tmp_path: Path):
     ]
     roots = submission_roots([tmp_path / "submitted" / "alice" / "forward-propagation" / "forward-propagation.ipynb"])
     assert roots == [(tmp_path / "submitted").resolve()]
+
+
+def _layout(root: Path, student: str) -> Path:
+    return root / "submitted" / student / "forward-propagation" / "forward-propagation.ipynb"
+
+
+def test_links_are_refused_and_never_read(tmp_path: Path):
+    """Every link out of a submission is listed (so it gets a record) but never opened."""
+    instructor = tmp_path / "instructor" / "forward-propagation.ipynb"
+    write(instructor, load(SOLUTION))
+    write(_layout(tmp_path, "alice"), correct_submission())
+    for student in ("mallory", "oscar"):
+        _layout(tmp_path, student).parent.mkdir(parents=True)
+    _layout(tmp_path, "mallory").symlink_to(instructor)
+    _layout(tmp_path, "oscar").hardlink_to(instructor)
+    (tmp_path / "submitted" / "trudy").symlink_to(instructor.parent.parent, target_is_directory=True)
+    (instructor.parent.parent / "forward-propagation").symlink_to(instructor.parent, target_is_directory=True)
+    subs = {s.student: s for s in find_submissions([tmp_path / "submitted"])}
+    assert sorted(subs) == ["alice", "mallory", "oscar", "trudy"]
+    assert subs["mallory"].path == _layout(tmp_path, "mallory")  # as submitted, not where it points
+    assert read_submission(subs["alice"]) == _layout(tmp_path, "alice").read_bytes()
+    expected = {
+        "mallory": "it is a symbolic link (forward-propagation.ipynb -> " + str(instructor),
+        "oscar": "it is a hard link: the same file has 2 names on disk",
+        "trudy": "it is inside a folder that is a symbolic link (trudy -> ",
+    }
+    for student, message in expected.items():
+        with pytest.raises(SubmissionRefused) as refused:
+            read_submission(subs[student])
+        assert str(refused.value).startswith(message), (student, refused.value)
+
+
+def test_a_link_swapped_in_after_the_search_is_refused(tmp_path: Path):
+    write(_layout(tmp_path, "eve"), correct_submission())
+    write(tmp_path / "elsewhere" / "forward-propagation" / "forward-propagation.ipynb", load(SOLUTION))
+    (sub,) = find_submissions([tmp_path / "submitted"])
+    _layout(tmp_path, "eve").unlink()
+    _layout(tmp_path, "eve").symlink_to(SOLUTION)
+    with pytest.raises(SubmissionRefused, match="it is a symbolic link"):
+        read_submission(sub)
+    folder = _layout(tmp_path, "eve").parent
+    folder.rename(tmp_path / "moved")
+    folder.symlink_to(tmp_path / "elsewhere" / "forward-propagation", target_is_directory=True)
+    with pytest.raises(SubmissionRefused, match="inside a folder that is a symbolic link"):
+        read_submission(sub)
+
+
+def test_a_file_given_as_a_link_or_through_dotdot_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    write(tmp_path / "loose" / "dan.ipynb", correct_submission())
+    (tmp_path / "loose" / "sub").mkdir()
+    (tmp_path / "loose" / "link.ipynb").symlink_to(SOLUTION)
+    dotdot, link = tmp_path / "loose" / "sub" / ".." / "dan.ipynb", tmp_path / "loose" / "link.ipynb"
+    subs = find_submissions([dotdot, link])
+    assert [(s.student, s.refused) for s in subs] == [
+        ("dan", f"its path climbs back out of a folder with '..' ({dotdot})"),
+        ("link", f"it is a symbolic link (link.ipynb -> {SOLUTION})"),
+    ]
+    for sub in subs:
+        with pytest.raises(SubmissionRefused):
+            read_submission(sub)
+    # Where the instructor stands is not part of the submission: a leading '..' is fine.
+    monkeypatch.chdir(tmp_path / "loose" / "sub")
+    (given,) = find_submissions(["../dan.ipynb"])
+    assert (given.student, given.refused) == ("dan", None)
+    assert read_submission(given) == (tmp_path / "loose" / "dan.ipynb").read_bytes()
 
 
 def test_student_ids_are_safe_file_names():

@@ -56,6 +56,9 @@ SEARCHES = {
     "softplus": "book/softsign-softplus",
     "bfloat16": "book/low-precision",
     "capping": "book/attention-softmax",
+    "SwiGLU": "book/gated-units",
+    "RMSNorm": "book/residual-normalization",
+    "AlphaDropout": "book/selu",
 }
 
 PAGES = toc_pages()

@@ -43,7 +43,7 @@ from actgrader.batch.results import (
     write_atomic,
 )
 from actgrader.batch.sandbox import SandboxConfig, protected_paths, required_paths
-from actgrader.batch.submissions import Submission, discover
+from actgrader.batch.submissions import Submission, SubmissionRefused, discover, read_submission
 from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
@@ -124,13 +124,27 @@ def _missing_hint(task_id: str, cells: list[CellRecord]) -> str:
     return ""
 
 
+def _asked(sub: Submission, batch: _Batch) -> str | None:
+    """The assignment asked for: ``--assignment``, else the nbgrader folder it was filed in (when it names one)."""
+    if batch.options.assignment:
+        return batch.options.assignment
+    known = {r.assignment for r in batch.releases}
+    return sub.assignment_hint if sub.assignment_hint in known else None
+
+
 def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, batch: _Batch) -> SubmissionResult:
     found = sorted(nbs.answer_ids(cells))
-    if batch.options.assignment:
-        wanted = next(r for r in batch.releases if r.assignment == batch.options.assignment)
+    asked = _asked(sub, batch)
+    if asked:
+        wanted = next(r for r in batch.releases if r.assignment == asked)
         result.max_total = sum(batch.tasks[t].points for t in wanted.task_ids)
         result.manual_max = sum(q.points for q in wanted.prose)
         expected = f"assignment {wanted.assignment!r} (answer cells {', '.join(wanted.answer_ids)})"
+        if not batch.options.assignment:
+            expected += f", the assignment of the folder it was filed in ({sub.assignment_hint}/)"
+        instead = nbs.match_release(cells, [r for r in batch.releases if r is not wanted])
+        if instead is not None:
+            expected += f"; it is the notebook of assignment {instead.assignment!r}"
     elif len(batch.releases) == 1:
         (only,) = batch.releases
         expected = f"assignment {only.assignment!r} (answer cells {', '.join(only.answer_ids)})"
@@ -139,10 +153,11 @@ def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, b
             f"{r.assignment!r} ({', '.join(r.answer_ids)})" for r in batch.releases
         )
     have = ", ".join(found) if found else "none"
+    which = f"assignment {asked!r}" if asked else "this assignment"
     result.status = "wrong-assignment"
     result.messages.append(
         f"Wrong assignment: this notebook's answer cells ({have}) do not match {expected}. "
-        "Submit the notebook of this assignment, downloaded from the course, with your answers in its cells."
+        f"Submit the notebook of {which}, downloaded from the course, with your answers in its cells."
     )
     return result
 
@@ -160,11 +175,24 @@ def _expected_assignment(sub: Submission, result: SubmissionResult, batch: _Batc
         result.manual_max = sum(q.points for q in release.prose)
 
 
-def _pick_release(cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.ReleaseNotebook | None:
-    if batch.options.assignment:
-        wanted = [r for r in batch.releases if r.assignment == batch.options.assignment]
-        return nbs.match_release(cells, wanted)
-    return nbs.match_release(cells, list(batch.releases))
+def _pick_release(sub: Submission, cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.ReleaseNotebook | None:
+    """The release to grade ``cells`` as; None when they are not the notebook of the assignment asked for.
+
+    ``--assignment`` grades what it names whenever the notebook has any of its answer cells.
+    The nbgrader folder a notebook was filed in says what was asked too, but a notebook that
+    holds more of another assignment's answer cells is that assignment's: wrong-assignment.
+    """
+    asked = _asked(sub, batch)
+    if not asked:
+        return nbs.match_release(cells, list(batch.releases))
+    found = nbs.answer_ids(cells)
+    wanted = next(r for r in batch.releases if r.assignment == asked)
+    shared = len(found & set(wanted.answer_ids))
+    if shared == 0:
+        return None
+    if not batch.options.assignment and any(len(found & set(r.answer_ids)) > shared for r in batch.releases):
+        return None
+    return wanted
 
 
 def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
@@ -175,16 +203,20 @@ def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
     result.secret_tag = resume_tag(batch.secret)
     try:
         try:
-            data, cells = nbs.read_notebook(sub.path)
-        except nbs.NotebookError as exc:
+            data = read_submission(sub)  # never through a link: nothing else is hashed or parsed
+            result.sha256 = nbs.sha256(data)
+            cells = nbs.parse_notebook(data)
+        except (SubmissionRefused, nbs.NotebookError) as exc:
             result.status = "invalid"
             _expected_assignment(sub, result, batch)
-            with contextlib.suppress(OSError):
-                result.sha256 = nbs.sha256(sub.path.read_bytes())
             result.messages.append(f"This file could not be graded: {exc}.")
             return result
-        result.sha256 = nbs.sha256(data)
-        release = _pick_release(cells, batch)
+        except OSError as exc:
+            result.status = "invalid"
+            _expected_assignment(sub, result, batch)
+            result.messages.append(f"This file could not be graded: cannot read the file: {exc.strerror}.")
+            return result
+        release = _pick_release(sub, cells, batch)
         if release is None:
             return _wrong_assignment(sub, result, cells, batch)
         result.assignment = release.assignment
@@ -265,8 +297,8 @@ def _resumable(output: Path, sub: Submission, secret: Secret | None) -> Submissi
     if record is None:
         return None
     try:
-        current = nbs.sha256(sub.path.read_bytes())
-    except OSError:
+        current = nbs.sha256(read_submission(sub))
+    except (OSError, SubmissionRefused):
         return None
     if record.sha256 != current or record.secret_tag != resume_tag(secret) or record.status == "internal-error":
         return None
