@@ -41,8 +41,9 @@ from batch_nb import (
 )
 
 import actgrader.reference.forward
+from actgrader.grading.conventions import answer_id, check_id, is_role
 
-FP, LC = "forward_pass_answer", "linear_collapse_answer"
+FP, LC = answer_id("forward_pass"), answer_id("linear_collapse")
 FP_OK, LC_OK = learner_solution(FP), learner_solution(LC)
 FP_WRONG = "def forward_pass(x, weights, activation):\n    return torch.zeros(x.shape[0], weights[-1].shape[0])\n"
 LC_WRONG = "def collapse_linear_stack(weights):\n    return weights[0]\n"
@@ -112,12 +113,12 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
         nb["cells"] = [
             c
             for c in nb["cells"]
-            if not str(c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")).endswith(("_check", "_demo"))
+            if not any(is_role(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), r) for r in ("check", "demo"))
         ]
 
     def edit_test_cells(nb: dict) -> None:
-        cell(nb, "forward_pass_check")["source"] = "forward_pass = None\nraise SystemExit('edited test cell')\n"
-        cell(nb, "linear_collapse_check")["source"] = (
+        cell(nb, check_id("forward_pass"))["source"] = "forward_pass = None\nraise SystemExit('edited test cell')\n"
+        cell(nb, check_id("linear_collapse"))["source"] = (
             "print('linear_collapse: 4 of 4 points')\ncollapse_linear_stack = lambda w: None\n"
         )
         cell(nb, "setup")["source"] = "raise SystemExit('edited setup cell')\n"

@@ -33,6 +33,7 @@ from exercise_nb import (
 )
 from traitlets.config.loader import PyFileConfigLoader
 
+from actgrader.grading import conventions
 from actgrader.links import section_url
 
 
@@ -116,8 +117,8 @@ def test_readme_lists_prose_answers_with_points_and_summary_but_no_rubric():
         for grade_id, cell in prose_cells(read(source_path(name))).items():
             row = next(line for line in committed.splitlines() if line.startswith(f"| `{grade_id}`"))
             assert f"| {cell.metadata['nbgrader']['points']:g} |" in row
-            scheme = exercise_readme.mark_scheme(cell.source) or ""
-            summary = exercise_readme.looks_for(cell.source, grade_id)
+            scheme = conventions.mark_scheme(cell.source) or ""
+            summary = conventions.looks_for(cell.source, grade_id)
             assert summary.replace("|", "\\|") in row
             rubric = scheme.split(summary, 1)[1]
             leaked = {

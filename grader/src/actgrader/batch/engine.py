@@ -47,6 +47,7 @@ from actgrader.batch.submissions import Submission, SubmissionRefused, discover,
 from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
+from actgrader.grading.conventions import answer_id, check_id
 from actgrader.grading.secret import Secret, load_secret, resume_tag, secret_files
 from actgrader.tasks import get_task
 
@@ -115,9 +116,9 @@ def _failed_task(task: Task, record: CellRecord, secret: Secret | None) -> TaskR
 
 
 def _missing_hint(task_id: str, cells: list[CellRecord]) -> str:
-    mine = [c for c in cells if c.grade_id == f"{task_id}{nbs.ANSWER_SUFFIX}"]
+    mine = [c for c in cells if c.grade_id == answer_id(task_id)]
     if not mine:
-        return f"your notebook has no answer cell {task_id}{nbs.ANSWER_SUFFIX!s} (was it deleted?)"
+        return f"your notebook has no answer cell {answer_id(task_id)} (was it deleted?)"
     errors = [c for c in mine if c.status == "error"]
     if errors:
         return f"its cell raised {errors[-1].message}"
@@ -246,7 +247,7 @@ def _run(program: nbs.Program, release: nbs.ReleaseNotebook, result: SubmissionR
         session.run_program()
         for task_id in release.task_ids:
             task = batch.tasks[task_id]
-            answer_cells = [c for c in session.cells if c.grade_id == f"{task_id}{nbs.ANSWER_SUFFIX}"]
+            answer_cells = [c for c in session.cells if c.grade_id == answer_id(task_id)]
             fatal = [c for c in answer_cells if c.status in ("timeout", "crashed", "not run")]
             if fatal:
                 task_result = _failed_task(task, fatal[0], batch.secret)
@@ -287,7 +288,7 @@ def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, 
         for task_id, points in release.check_points().items():
             if points is not None and abs(points - tasks[task_id].points) > 1e-9:
                 log(
-                    f"warning: {release.path}: test cell {task_id}_check is worth {points:g} points in nbgrader's "
+                    f"warning: {release.path}: test cell {check_id(task_id)} is worth {points:g} points in nbgrader's "
                     f"metadata but task {task_id} has {tasks[task_id].points:g}; actgrade uses the task's."
                 )
 
