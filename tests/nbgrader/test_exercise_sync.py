@@ -185,3 +185,35 @@ def test_check_command_reports_drift(fresh, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(generate_exercises, "generate", lambda dest: shutil.copytree(fresh, dest, dirs_exist_ok=True))
     assert generate_exercises.main(["--check", "--dest", str(copy)]) == 1
     assert "README.md" in capsys.readouterr().out
+
+
+def test_autograde_grades_through_actgrades_sandbox_and_never_in_nbgraders_kernel():
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from actgrader.batch.nbgrader_door import ActgradeExecute, ActgradeSanitize
+
+    autograde = Autograde(config=_load_config())
+    assert ActgradeSanitize in autograde.sanitize_preprocessors
+    assert ActgradeExecute in autograde.autograde_preprocessors
+    assert Execute not in autograde.autograde_preprocessors
+    assert Execute in Autograde().autograde_preprocessors, "nbgrader's default, replaced by the course's config"
+
+
+def test_test_cell_points_are_generated_from_the_tasks_cases(tmp_path):
+    """The task's cases are the one source of points: make exercises writes their total into each test cell."""
+    name = ASSIGNMENTS[0]
+    notebook = tmp_path / f"{name}.ipynb"
+    shutil.copyfile(source_path(name), notebook)
+    assert generate_exercises.sync_points(notebook) == [], f"{name}: run `make exercises` (points out of sync)"
+    nb = read(notebook)
+    task = tasks_in(name)[0]
+    (check,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == conventions.check_id(task.id)]
+    check.metadata["nbgrader"]["points"] = task.points + 7
+    notebook.write_text(nbformat.writes(nb), encoding="utf-8")
+    assert generate_exercises.sync_points(notebook, write=False) == [
+        f"{conventions.check_id(task.id)}: {task.points + 7:g} -> {task.points:g}"
+    ]
+    assert len(generate_exercises.sync_points(notebook)) == 1
+    assert generate_exercises.sync_points(notebook) == []
+    assert read(notebook).cells == read(source_path(name)).cells

@@ -47,7 +47,7 @@ from actgrader.batch.submissions import Submission, SubmissionRefused, discover,
 from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
-from actgrader.grading.conventions import answer_id, check_id
+from actgrader.grading.conventions import answer_id
 from actgrader.grading.secret import Secret, load_secret, resume_tag, secret_files
 from actgrader.tasks import get_task
 
@@ -283,16 +283,6 @@ def _not_dumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
 
 
-def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task], log: Log) -> None:
-    for release in releases:
-        for task_id, points in release.check_points().items():
-            if points is not None and abs(points - tasks[task_id].points) > 1e-9:
-                log(
-                    f"warning: {release.path}: test cell {check_id(task_id)} is worth {points:g} points in nbgrader's "
-                    f"metadata but task {task_id} has {tasks[task_id].points:g}; actgrade uses the task's."
-                )
-
-
 def _resumable(output: Path, sub: Submission, secret: Secret | None) -> SubmissionResult | None:
     record = load_record(output, sub.file_id)
     if record is None:
@@ -333,13 +323,15 @@ def grade_submissions(
     secret: Secret | bool | None = True,
     progress: ProgressCallback | None = None,
     log: Log | None = None,
+    server: ForkServer | None = None,
 ) -> list[SubmissionResult]:
     """Grade every submission found under ``paths``; results in submission order.
 
     ``secret``: ``True`` (default) loads it from ``options.secret_file`` or the environment;
     pass a :class:`Secret` or ``None`` to decide here. With ``options.output`` set, each
     student's record, feedback page and Gradescope results are saved as they complete
-    (:func:`publish`) and ``grades.csv`` is written at the end.
+    (:func:`publish`) and ``grades.csv`` is written at the end. ``server``: a fork server to
+    reuse across calls (the caller closes it); by default each call starts and stops its own.
     """
     options = options or GradingOptions()
     log = log or _stderr
@@ -348,7 +340,6 @@ def grade_submissions(
         known = ", ".join(r.assignment for r in releases)
         raise ValueError(f"no assignment {options.assignment!r} in {options.release_path} (found: {known})")
     tasks = {t: get_task(t) for r in releases for t in r.task_ids}
-    _validate_release(releases, tasks, log)
     found = discover(paths)
     plan = _Plan(
         options=options,
@@ -379,7 +370,7 @@ def grade_submissions(
     if results:
         log(f"resuming: {len(results)} submission(s) already graded, {len(pending)} to go")
     if pending:
-        _grade_pending(plan, pending)
+        _grade_pending(plan, pending, server)
     ordered = [results[s.file_id] for s in plan.submissions if s.file_id in results]
     if output is not None:
         for file_id in resumed:
@@ -389,16 +380,17 @@ def grade_submissions(
     return ordered
 
 
-def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
+def _grade_pending(plan: _Plan, pending: list[Submission], shared_server: ForkServer | None = None) -> None:
     options = plan.options
     if os.geteuid() != 0:
         _not_dumpable()
     work_root = tempfile.mkdtemp(prefix="actgrade-work-")
     uid_slots: UidSlots | None = None
     os.chmod(work_root, 0o711)
-    server = ForkServer()
+    server = shared_server or ForkServer()
     try:
-        server.start()
+        if shared_server is None or server.pid is None:
+            server.start()
         try:
             baseline = psutil.Process(server.pid).memory_info().rss if server.pid else 0
         except psutil.Error:
@@ -412,7 +404,8 @@ def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
             nproc=options.max_processes,
             protected=tuple(
                 protected_paths(
-                    submissions=plan.roots,
+                    # with the folders the caller protects too (nbgrader's course folders: see nbgrader_door)
+                    submissions=(*plan.roots, *(Path(p).resolve() for p in options.protected)),
                     output=options.output,
                     secret_files=secret_files(options.secret_file),
                     course=repository_root(),
@@ -463,7 +456,8 @@ def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
                 server.close()  # kills every child, so the running submissions end at once
                 raise
     finally:
-        server.close()
+        if shared_server is None:
+            server.close()
         if uid_slots is not None:
             uid_slots.release()
         shutil.rmtree(work_root, ignore_errors=True)

@@ -97,10 +97,6 @@ class ReleaseNotebook:
                 found.append(ProseCell(c.grade_id, c.points or 0.0, title, c.source))
         return tuple(found)
 
-    def check_points(self) -> dict[str, float | None]:
-        """The points nbgrader's metadata gives each test cell (compared with the task's cases)."""
-        return {task: c.points for c in self.cells if c.cell_type == "code" and (task := task_of(c.grade_id, "check"))}
-
 
 @dataclass(frozen=True)
 class ProseCell:
