@@ -20,6 +20,8 @@ secret and the same per-cell timeout. Printed figures:
   percentile with the parallel jobs for comparison;
 * the peak resident memory of a grading worker (a sandboxed child; the pages it shares with
   the fork server, torch included, are counted);
+* how long a submission with a cell that never ends takes to grade (the cell timeout stops it;
+  target: within 5 s of that timeout; the full corpus only);
 * how many submissions got the same points per task from both tools.
 
 Not a test: nothing here asserts a timing. ``tests/batch/test_batch_bench.py`` runs ``--small``
@@ -43,10 +45,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "batch"))
+sys.path.insert(0, str(ROOT / "tools"))
 
-from batch_nb import Exercise, exercises, fresh_secret, learner_solution  # noqa: E402
-from nbgrader_course import NbgraderCourse  # noqa: E402
+# Shared with tests/batch (neither imports the other): tools/grading_support.py.
+from grading_support import Exercise, NbgraderCourse, exercises, fresh_secret, learner_solution  # noqa: E402
 
 ACTGRADE = Path(sys.executable).parent / "actgrade"
 CELL_TIMEOUT = 10.0
@@ -160,7 +162,7 @@ def _records(out: Path) -> dict[str, Any]:
     found = {}
     for path in (out / "results").glob("*.json"):
         record = SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        found[record.student] = record
+        found[record.file_id] = record
     return found
 
 
@@ -239,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         worker_rss = max(r.peak_rss for r in records.values()) / 2**20
+        # How soon an endless submission is stopped (a cell that never ends: the cell timeout
+        # ends it, the rest of the notebook is graded). Only the full corpus holds such cells.
+        endless = [records[s.student].seconds for s in subs if s.kind == "hostile"]
         ratio = actgrade_wall / nbgrader_wall
         n = len(subs)
         figures = [
@@ -271,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
             ),
             figure("checks' own compute per submission (median, in one process)", statistics.median(computes), "s"),
             figure("peak RSS of a grading worker", worker_rss, "MB", note="pages shared with the fork server counted"),
+            figure(
+                "grading time of a submission with an endless cell (longest)",
+                max(endless) if endless else None,
+                "s",
+                (f"≤ the cell timeout + 5 s ({CELL_TIMEOUT + 5:g} s)", CELL_TIMEOUT + 5),
+                f"{len(endless)} such submissions" if endless else "none in the --small corpus",
+            ),
             figure("same points per task under both graders", same, f"of {n}", note="hanging cells differ by design"),
         ]
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end", flush=True)

@@ -29,7 +29,7 @@ from batch_nb import (
     write,
 )
 
-from actgrader.batch.results import by_hand_column
+from actgrader.batch.gradebook import by_hand_column
 
 EXERCISES = exercises()
 NAMES = [e.name for e in EXERCISES]
@@ -145,7 +145,7 @@ def test_feedback_pages_name_every_task_and_count_hidden_cases_only(batch, name)
 def test_written_answers_are_columns_to_grade_by_hand(batch, name):
     exercise = Exercise(name)
     questions = exercise.release.prose
-    maxima = max_row(batch["out"])
+    maxima = max_row(batch["out"], name)
     solution = batch["records"][_student(name, "solution")]
     untouched = batch["records"][_student(name, "untouched")]
     assert solution.manual_max == sum(q.points for q in questions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -28,10 +29,10 @@ from batch_nb import (
 )
 
 from actgrader.batch import grade_submissions
-from actgrader.batch.feedback_page import PUBLIC_ONLY
+from actgrader.batch.gradebook import by_hand_column
 from actgrader.batch.notebooks import find_releases
 from actgrader.batch.options import GradingOptions
-from actgrader.batch.results import by_hand_column
+from actgrader.batch.summary import NO_SECRET, PUBLIC_ONLY
 from actgrader.cli import build_parser, main
 from actgrader.tasks import get_task
 
@@ -65,7 +66,7 @@ def test_exit_status_and_summary(graded):
     assert "[2/2]" in proc.stderr
     assert "score distribution (auto-graded points):" in proc.stdout
     assert "points lost, by task:" in proc.stdout
-    assert "Problems: none." in proc.stdout
+    assert "Problems: 1 untouched (no answer written)." in proc.stdout
     assert "totals are auto-graded points" in proc.stdout
 
 
@@ -75,21 +76,19 @@ def test_grades_csv(graded):
     full = sum(points.values())
     rows = {row["student"]: row for row in grades(out)}
     assert list(rows) == ["solution", "untouched"]
-    # The default release is the whole exercises/ folder: a column for every assignment's tasks.
-    releases = find_releases(RELEASE.parents[1])
-    every_task = [t for r in releases for t in r.task_ids]
-    by_hand = [by_hand_column(q.grade_id) for r in releases for q in r.prose]
-    totals = ["auto_graded_points", "auto_graded_max", "graded_by_hand_max", "status"]
-    assert list(rows["solution"]) == ["student", "assignment", *every_task, *by_hand, *totals]
+    # Only the assignment graded has columns (the release folder holds every assignment).
+    (release,) = [r for r in find_releases(RELEASE.parents[1]) if r.assignment == ASSIGNMENT]
+    by_hand = [by_hand_column(q.grade_id) for q in release.prose]
+    totals = ["auto_graded_points", "auto_graded_max", "graded_by_hand_max", "hidden_cases", "status"]
+    assert list(rows["solution"]) == ["student", "assignment", *release.task_ids, *by_hand, *totals]
     for task_id, task_max in points.items():
         assert float(rows["solution"][task_id]) == task_max
         assert float(rows["untouched"][task_id]) == 0
-    for column in [*(t for t in every_task if t not in points), *by_hand]:
-        assert rows["solution"][column] == rows["untouched"][column] == ""
     assert float(rows["solution"]["auto_graded_points"]) == full
     assert float(rows["untouched"]["auto_graded_points"]) == 0
     assert {row["auto_graded_max"] for row in rows.values()} == {f"{full:g}"}
-    assert rows["solution"]["status"] == "ok"
+    assert (rows["solution"]["status"], rows["untouched"]["status"]) == ("ok", "untouched")
+    assert {row["hidden_cases"] for row in rows.values()} == {"graded"}
     assert rows["untouched"]["assignment"] == ASSIGNMENT
     maxima = max_row(out)
     assert [float(maxima[t]) for t in points] == list(points.values())
@@ -103,7 +102,10 @@ def test_records_hold_every_case_and_hide_hidden_cases_in_the_feedback(graded):
     assert solution.hidden_ran
     assert all(o.status == "passed" for t in solution.tasks for o in t.outcomes)
     assert any(o.hidden for t in solution.tasks for o in t.outcomes)
-    assert all(o.status == "error" and "NotImplementedError" in o.message for t in untouched.tasks for o in t.outcomes)
+    assert all(
+        o.status == "unanswered" and "NotImplementedError" in o.message for t in untouched.tasks for o in t.outcomes
+    )
+    assert untouched.status == "untouched"
     hidden_titles = [o.title for t in untouched.tasks for o in t.outcomes if o.hidden]
     for text in untouched.feedback.values():
         assert "hidden cases 0/" in text
@@ -115,7 +117,11 @@ def test_records_hold_every_case_and_hide_hidden_cases_in_the_feedback(graded):
 def test_without_secret_only_public_cases_run(graded):
     proc, tmp_path = PUBLIC_RUN["proc"], PUBLIC_RUN["root"]
     assert proc.returncode == 0, proc.stderr
-    assert "NO INSTRUCTOR SECRET" in proc.stderr
+    assert NO_SECRET in proc.stderr
+    named = set(re.findall(r"ACTGRADER_SECRET\w*", proc.stderr))
+    assert named == {"ACTGRADER_SECRET", "ACTGRADER_SECRET_FILE"}, named
+    (row,) = grades(tmp_path / "public-out")
+    assert (row["status"], row["hidden_cases"]) == ("ok", "not graded (no instructor secret)")
     (record,) = records(tmp_path / "public-out").values()
     assert not record.hidden_ran
     public = sum(o.points for t in record.tasks for o in t.outcomes if not o.hidden)

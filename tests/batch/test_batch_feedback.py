@@ -29,9 +29,9 @@ from batch_nb import (
 )
 
 from actgrader.batch import GradingOptions, grade_submissions
-from actgrader.batch.feedback_page import BY_HAND
+from actgrader.batch.gradebook import by_hand_column
 from actgrader.batch.gradescope import results_json
-from actgrader.batch.results import by_hand_column
+from actgrader.batch.summary import BY_HAND
 from actgrader.grading.secret import Secret
 from actgrader.links import book_url
 from actgrader.tasks import get_task
@@ -171,7 +171,7 @@ class _Page(HTMLParser):
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "small",
-    "strong", "ul", "li", "div", "span", "a", "pre", "footer",
+    "strong", "ul", "li", "div", "span", "a", "pre", "footer", "code",
 }  # fmt: skip
 
 
@@ -228,7 +228,9 @@ def test_gradescope_results_list_the_question_as_graded_by_hand(graded):
 
 def test_gradescope_results_follow_the_format(graded):
     visibilities = {"visible", "hidden", "after_due_date", "after_published"}
-    for path in (graded["out"] / "gradescope").glob("*.json"):
+    paths = sorted((graded["out"] / "gradescope").glob("*.json"))
+    assert [p.stem for p in paths] == sorted(graded["results"])  # one file per submission, each checked
+    for path in paths:
         data = json.loads(path.read_text(encoding="utf-8"))
         assert isinstance(data["score"], float | int) and isinstance(data["execution_time"], int)
         assert data["visibility"] in visibilities and data["stdout_visibility"] in visibilities
@@ -254,6 +256,7 @@ def test_a_browser_shows_the_pages_without_running_or_loading_anything(graded):
     chromium_path = Path("/usr/bin/chromium")
     assert chromium_path.exists(), "Chromium is installed by `make test` (make chromium)"
     pages = sorted((graded["out"] / "feedback").glob("*.html"))
+    assert [p.stem for p in pages] == sorted(graded["results"])
     dialogs: list[str] = []
     requests: list[str] = []
     with sync_api.sync_playwright() as playwright:

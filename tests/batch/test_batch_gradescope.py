@@ -26,7 +26,7 @@ from batch_nb import ACTGRADE, Exercise, exercises, fresh_secret, write
 import actgrader
 from actgrader.batch import GradingOptions
 from actgrader.batch.autograder import CONFIG_NAME, NO_SECRET, PYTHON_ENV, ROOT_ENV, build_zip, choose_notebook
-from actgrader.batch.feedback_page import PUBLIC_ONLY
+from actgrader.batch.summary import PUBLIC_ONLY
 
 EXERCISES = exercises()
 # The zip that is run for real: the lightest notebook.

@@ -548,7 +548,7 @@ def test_the_batch_completes(batch):
 def test_honest_students_get_exactly_their_normal_score(batch, student):
     record = batch["records"][student]
     assert record.total == HONEST[student]
-    assert record.status == ("ok" if HONEST[student] == FULL else "errors")
+    assert record.status == ("ok" if HONEST[student] == FULL else "untouched")  # bob hands in the release
     if HONEST[student] == FULL:
         assert all(o.status == "passed" for t in record.tasks for o in t.outcomes)
         assert record.children == 1
@@ -599,8 +599,11 @@ def test_reference_imports_are_refused_with_the_course_message(batch):
 
 
 def test_secrets_never_reach_a_record(batch):
+    records = sorted((batch["out"] / "results").glob("*.json"))
+    assert [p.stem for p in records] == sorted(batch["records"])  # every record is read
+    assert batch["secrets"]
     for secret in batch["secrets"]:
-        for path in (batch["out"] / "results").glob("*.json"):
+        for path in records:
             assert secret not in path.read_text()
 
 

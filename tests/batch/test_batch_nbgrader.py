@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from batch_background import background
 from batch_nb import Exercise, cell, exercises, fresh_secret, learner_solution, perturbation, write
-from nbgrader_course import NbgraderCourse
+from grading_support import NbgraderCourse
 
 from actgrader.batch import GradingOptions, grade_submissions
 from actgrader.grading.secret import Secret

@@ -144,12 +144,15 @@ def test_nbgrader_layout_names_students_by_folder(tmp_path: Path):
     write(tmp_path / "loose" / "carol.ipynb", nb)
     write(tmp_path / "loose" / ".ipynb_checkpoints" / "carol-checkpoint.ipynb", nb)
     write(tmp_path / "other" / "carol.ipynb", nb)
+    write(tmp_path / "submitted" / "bob" / "activations" / "activations.ipynb", nb)
     subs = find_submissions([tmp_path / "submitted", tmp_path / "loose", tmp_path / "other"])
-    assert [(s.student, s.assignment_hint) for s in subs] == [
-        ("alice", "forward-propagation"),
-        ("bob", "forward-propagation"),
-        ("carol", None),
-        ("carol-2", None),
+    # The id is the folder's (or the notebook's) name, never changed; the files' names are unique.
+    assert [(s.student, s.assignment_hint, s.file_id) for s in subs] == [
+        ("alice", "forward-propagation", "alice"),
+        ("bob", "activations", "bob--activations"),
+        ("bob", "forward-propagation", "bob--forward-propagation"),
+        ("carol", None, "carol"),
+        ("carol", None, "carol-2"),
     ]
     roots = submission_roots([tmp_path / "submitted" / "alice" / "forward-propagation" / "forward-propagation.ipynb"])
     assert roots == [(tmp_path / "submitted").resolve()]

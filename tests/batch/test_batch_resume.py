@@ -24,9 +24,9 @@ from batch_nb import (
     write,
 )
 
-from actgrader.batch.engine import _resumable, secret_tag
+from actgrader.batch.engine import _resumable
 from actgrader.batch.submissions import find_submissions
-from actgrader.grading.secret import Secret
+from actgrader.grading.secret import Secret, resume_tag
 
 FP_OK = learner_solution("forward_pass_answer")
 # Right or wrong by the toss of the child's random generator: only a seeded, single-threaded
@@ -170,4 +170,4 @@ def test_resume_keeps_a_record_only_for_the_same_notebook_and_the_same_secret(ru
     assert _resumable(out, subs["ben"], key) == records(out)["ben"]
     for other in (Secret(fresh_secret().encode(), "test"), None):  # other hidden cases, or none
         assert all(_resumable(out, sub, other) is None for sub in subs.values())
-    assert secret_tag(key) and runs["secret"] not in (out / "results" / "ben.json").read_text()
+    assert resume_tag(key) and runs["secret"] not in (out / "results" / "ben.json").read_text()

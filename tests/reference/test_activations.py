@@ -77,6 +77,21 @@ PAIRS = {
         lambda x: act.d_softplus(x, 3.0),
         lambda x: F.softplus(x, beta=3.0),
     ),
+    "prelu": (act.prelu, act.d_prelu, lambda x: F.prelu(x, x.new_full((1,), 0.25))),
+    "prelu(0.05)": (
+        lambda x: act.prelu(x, 0.05),
+        lambda x: act.d_prelu(x, 0.05),
+        lambda x: F.prelu(x, x.new_full((1,), 0.05)),
+    ),
+    "rrelu (eval)": (act.rrelu, act.d_rrelu, lambda x: F.rrelu(x, training=False)),
+    "celu": (act.celu, act.d_celu, F.celu),
+    "celu(2)": (lambda x: act.celu(x, 2.0), lambda x: act.d_celu(x, 2.0), lambda x: F.celu(x, 2.0)),
+    "celu(0.5)": (lambda x: act.celu(x, 0.5), lambda x: act.d_celu(x, 0.5), lambda x: F.celu(x, 0.5)),
+    "mish": (act.mish, act.d_mish, F.mish),
+    "swish(2)": (lambda x: act.swish(x, 2.0), lambda x: act.d_swish(x, 2.0), lambda x: x * torch.sigmoid(2.0 * x)),
+    "relu6": (act.relu6, act.d_relu6, F.relu6),
+    "hard_sigmoid": (act.hard_sigmoid, act.d_hard_sigmoid, F.hardsigmoid),
+    "hard_swish": (act.hard_swish, act.d_hard_swish, F.hardswish),
     "softmax_one_logit": (
         act.softmax_one_logit,
         act.d_softmax_one_logit,
@@ -302,6 +317,33 @@ def _exact(name: str):
         "softmax": {"slope0": 9 / 100, "max": 0.25, "range": (0.0, 1.0)},
         "softsign": {"slope0": 1.0, "max": 1.0, "range": (-1.0, 1.0), "mean": 0.0},
         "softplus": {"slope0": 0.5, "max": 1.0, "range": (0.0, math.inf)},
+        # E[PReLU(z)] = (1 - a) phi(0): the negative half contributes a E[z; z < 0] = -a phi(0)
+        "prelu": {"slope0": 0.25, "max": 1.0, "range": (-math.inf, math.inf), "mean": 0.75 / math.sqrt(2 * math.pi)},
+        "rrelu": {
+            "slope0": 11 / 48,
+            "max": 1.0,
+            "range": (-math.inf, math.inf),
+            "mean": (1 - 11 / 48) / math.sqrt(2 * math.pi),
+        },
+        # CELU with alpha = 1 is ELU with alpha = 1
+        "celu": {
+            "slope0": 1.0,
+            "max": 1.0,
+            "range": (-1.0, math.inf),
+            "mean": 1 / math.sqrt(2 * math.pi) + math.exp(0.5) * 0.5 * math.erfc(1 / sqrt2) - 0.5,
+        },
+        # tanh(softplus(0)) = tanh(log 2) = 3/5, and the second term vanishes at 0
+        "mish": {"slope0": 0.6, "range_high": math.inf},
+        # E[min(max(z, 0), 6)] = phi(0) - phi(6) + 6 Phi(-6) (the cap removes the tail beyond 6)
+        "relu6": {
+            "slope0": 0.0,
+            "max": 1.0,
+            "range": (0.0, 6.0),
+            "mean": (1 - math.exp(-18)) / math.sqrt(2 * math.pi) + 6 * 0.5 * math.erfc(6 / sqrt2),
+        },
+        "hard_sigmoid": {"slope0": 1 / 6, "max": 1 / 6, "range": (0.0, 1.0), "mean": 0.5},
+        # the minimum of x (x + 3) / 6 is at x = -3/2: -3/8; the slope (2x + 3)/6 reaches 3/2 only as x -> 3^-
+        "hard_swish": {"slope0": 0.5, "max": 1.5, "range": (-3 / 8, math.inf)},
     }[name]
 
 
@@ -312,6 +354,8 @@ def test_measured_slopes_and_ranges_match_closed_forms(name):
     assert info.slope_at_zero == pytest.approx(exact["slope0"], abs=1e-12)
     if "max" in exact:
         assert info.max_slope.value == pytest.approx(exact["max"], abs=1e-9)
+    if "range_high" in exact:
+        assert info.output_range.high == exact["range_high"]
     if "range" in exact:
         low, high = exact["range"]
         assert info.output_range.low == pytest.approx(low, abs=1e-9)
@@ -360,6 +404,13 @@ def test_qualitative_properties():
         "softmax": (False, True, True, True, (True, True)),
         "softsign": (True, True, True, True, (True, True)),
         "softplus": (False, False, True, True, (True, False)),
+        "prelu": (False, False, True, False, (False, False)),
+        "rrelu": (False, False, True, False, (False, False)),
+        "celu": (False, False, True, True, (True, False)),
+        "mish": (False, False, False, True, (True, False)),
+        "relu6": (False, True, True, False, (True, True)),
+        "hard_sigmoid": (False, True, True, False, (True, True)),
+        "hard_swish": (False, False, False, False, (True, False)),
     }
     assert set(expected) == set(ACTIVATIONS)
     for name, (zero_centred, bounded, monotone, smooth, saturates) in expected.items():
@@ -425,8 +476,12 @@ def test_registry_names_resolve_to_torch_objects_that_agree():
             torch.testing.assert_close(info.module()(logits), act.softmax(logits))
             torch.testing.assert_close(registry.resolve(info.torch_functional)(logits, dim=-1), act.softmax(logits))
             continue
-        torch.testing.assert_close(info.module()(x), info.fn(x))
-        torch.testing.assert_close(registry.resolve(info.torch_functional)(x, **info.torch_kwargs), info.fn(x))
+        torch.testing.assert_close(info.module().eval().to(x.dtype)(x), info.fn(x))
+        functional = registry.resolve(info.torch_functional)
+        if info.name == "prelu":  # the functional form takes the slope as a weight tensor
+            torch.testing.assert_close(functional(x, x.new_full((1,), info.torch_kwargs["init"])), info.fn(x))
+            continue
+        torch.testing.assert_close(functional(x, **info.torch_kwargs), info.fn(x))
 
 
 def test_comparison_rows_cover_the_core_set_in_order():
@@ -436,3 +491,76 @@ def test_comparison_rows_cover_the_core_set_in_order():
     relu = rows[0]
     assert relu["saturation"] == (0.0, math.inf)
     assert relu["range"] == ACTIVATIONS["relu"].output_range
+
+
+# --- the rest of the family ------------------------------------------------------------------
+
+
+def test_mish_minimum_where_its_slope_vanishes():
+    root = analysis.root(lambda t: analysis.slope_at(act.d_mish, t), -2.0, -0.5)
+    minimum = analysis.minimum(act.mish)
+    assert minimum.x == pytest.approx(root, abs=1e-6)
+    lowest = float(act.mish(torch.tensor(root, dtype=torch.float64)))
+    assert ACTIVATIONS["mish"].output_range.low == pytest.approx(lowest)
+
+
+def test_celu_is_elu_at_alpha_1_and_smooth_for_every_alpha():
+    x = torch.linspace(-10, 10, 2001, dtype=torch.float64)
+    torch.testing.assert_close(act.celu(x), act.elu(x), rtol=0, atol=0)
+    for alpha in (0.5, 2.0, 3.0):
+        assert analysis.has_continuous_slope(lambda v, a=alpha: act.d_celu(v, a))
+        assert not analysis.has_continuous_slope(lambda v, a=alpha: act.d_elu(v, a))
+        torch.testing.assert_close(act.celu(x, alpha), alpha * act.elu(x / alpha))
+
+
+def test_hard_forms_are_piecewise_linear_versions_of_the_smooth_ones():
+    x = torch.linspace(-8, 8, 16001, dtype=torch.float64)
+    torch.testing.assert_close(act.hard_swish(x), x * act.hard_sigmoid(x))
+    torch.testing.assert_close(act.hard_sigmoid(x), act.relu6(x + 3) / 6)
+    # hard-sigmoid matches the sigmoid's value and... not its slope at 0: 1/6 against 1/4
+    assert act.hard_sigmoid(torch.zeros(1)).item() == 0.5
+    assert (act.hard_sigmoid(x) - act.sigmoid(x)).abs().max().item() < 0.1
+    assert (act.hard_swish(x) - act.silu(x)).abs().max().item() < 0.25
+
+
+def test_rrelu_training_mode_draws_slopes_in_the_interval_and_eval_uses_their_mean():
+    gen = torch.Generator().manual_seed(0)
+    x = -torch.rand(100_000, generator=gen, dtype=torch.float64) - 0.5
+    slopes = act.rrelu_slopes(x, training=True, generator=torch.Generator().manual_seed(1))
+    assert slopes.min().item() >= act.RRELU_LOWER and slopes.max().item() <= act.RRELU_UPPER
+    assert slopes.mean().item() == pytest.approx(act.rrelu_eval_slope(), abs=2e-3)
+    assert slopes.unique().numel() > 1000
+    y = act.rrelu(x, training=True, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(y, slopes * x)
+    # PyTorch's module in training mode behaves alike: slopes within [lower, upper], mean near the middle
+    torch.manual_seed(2)
+    ratio = torch.nn.RReLU()(x) / x
+    assert ratio.min().item() >= act.RRELU_LOWER - 1e-12 and ratio.max().item() <= act.RRELU_UPPER + 1e-12
+    assert ratio.mean().item() == pytest.approx(act.rrelu_eval_slope(), abs=2e-3)
+    positive = torch.tensor([0.5, 3.0], dtype=torch.float64)
+    torch.testing.assert_close(act.rrelu(positive, training=True), positive)
+
+
+def test_prelu_slope_wrt_its_parameter_matches_autograd():
+    x = torch.linspace(-4, 4, 81, dtype=torch.float64)
+    a = torch.tensor([0.25], dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(x.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    (F.prelu(x, a) * upstream).sum().backward()
+    torch.testing.assert_close(a.grad, (upstream * act.d_prelu_da(x)).sum().reshape(1))
+    # per-channel slopes broadcast
+    batch = torch.randn(5, 3, dtype=torch.float64)
+    slopes = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)
+    torch.testing.assert_close(act.prelu(batch, slopes), F.prelu(batch, slopes))
+
+
+def test_trainable_swish_module_matches_the_formula_and_learns_beta():
+    from actgrader.reference.models import Swish
+
+    x = torch.linspace(-6, 6, 121)
+    module = Swish(1.5)
+    torch.testing.assert_close(module(x), act.swish(x, 1.5))
+    module(x).sum().backward()
+    assert module.beta.grad is not None and module.beta.grad.item() != 0
+    fixed = Swish(2.0, trainable=False)
+    assert not list(fixed.parameters())
+    torch.testing.assert_close(fixed(x), act.swish(x, 2.0))

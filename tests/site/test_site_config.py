@@ -68,7 +68,9 @@ def test_only_the_book_is_read():
     assert CONFIG["only_build_toc_files"] is True
     book_dirs = {page.split("/")[0] for page in toc_pages()}
     unexcluded = []
-    for entry in sorted(ROOT.iterdir()):
+    entries = sorted(ROOT.iterdir())
+    assert {"book", "grader", "tests"} <= {e.name for e in entries}  # the listing is the repository's
+    for entry in entries:
         if entry.name in book_dirs or entry.name == ".git" or _excluded(entry.name):
             continue
         if entry.is_file() and entry.suffix in SOURCE_SUFFIXES:
@@ -110,5 +112,7 @@ def test_overridden_theme_templates_match_the_installed_theme():
     """
     assert version("pydata-sphinx-theme") == "0.17.1"
     components = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "components"
-    for template in (ROOT / "tools" / "site" / "templates").glob("*.html"):
+    templates = sorted((ROOT / "tools" / "site" / "templates").glob("*.html"))
+    assert templates, "no templates found in tools/site/templates"
+    for template in templates:
         assert (components / template.name).is_file(), f"the theme has no component {template.name} any more"

@@ -13,9 +13,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actgrader.batch.options import GRADESCOPE_VISIBILITIES, MB, GradingOptions, parse_size
+
+if TYPE_CHECKING:
+    from actgrader.grading.secret import Secret
 
 DESCRIPTION = """\
 Grade Jupyter notebook submissions for the activation-functions course.
@@ -41,23 +44,28 @@ what runs:
   call the learner's functions in the sandbox.
 
 output (written atomically):
-  OUT/grades.csv               the gradebook: a row of maxima, then one row per student with the
-                               points per auto-graded task, an empty column per written answer
-                               to grade by hand, auto_graded_points, auto_graded_max,
-                               graded_by_hand_max and status
+  OUT/grades.csv               the gradebook of the assignments graded: a row of maxima per
+                               assignment (status "(max points)"), then one row per student and
+                               assignment with the points per auto-graded task, an empty column
+                               per written answer to grade by hand, auto_graded_points,
+                               auto_graded_max, graded_by_hand_max, hidden_cases (graded, or not
+                               graded without the secret) and status
   OUT/results/<student>.json   the full record: every case's outcome and message, every cell's
                                error, the written answers, learner-facing feedback
   OUT/feedback/<student>.html  the learner's feedback page (self-contained; hidden cases only
                                as counts; written answers shown as "graded by your instructor")
   OUT/gradescope/<student>.json  the same result in Gradescope's results.json format
-  status is ok, errors (some learner code raised), timeout, crashed, wrong-assignment,
-  invalid (not a notebook) or internal-error (a grader problem: see the JSON record).
+  A student with several assignments in one run: <student>--<assignment>.json/.html.
+  status is ok, untouched (no answer written), errors (some learner code raised), timeout,
+  crashed, wrong-assignment, invalid (not a notebook) or internal-error (a grader problem:
+  see the JSON record).
 
 exit status: 0 when every submission was graded (whatever its score), 1 when the grader
 itself failed on some submission or could not start, 2 for a usage error.
 
 examples:
   ACTGRADER_SECRET_FILE=~/course-secret actgrade grade submitted/ -o grades/
+  ACTGRADER_SECRET=... actgrade grade submitted/ -o grades/   # the secret itself
   actgrade grade alice.ipynb bob.ipynb -o out/ --assignment forward-propagation -j 4
   actgrade grade submitted/ -o grades/ --resume      # after an interrupted run
 """
@@ -218,28 +226,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _secret_note(options: GradingOptions) -> tuple[str, bool]:
+def _load_secret(options: GradingOptions) -> Secret | None:
+    """The instructor secret, read once here and handed to the engine."""
     from actgrader.grading.secret import SecretError, load_secret
 
     try:
-        secret = load_secret(options.secret_file)
+        return load_secret(options.secret_file)
     except SecretError as exc:
         raise SystemExit(f"actgrade: {exc}") from None
-    if secret is None:
-        return (
-            (
-                "NO INSTRUCTOR SECRET: only the public cases ran; hidden cases scored 0 "
-                "(set ACTGRADER_SECRET_FILE or use --secret-file)."
-            ),
-            False,
-        )
-    return f"Hidden cases ran (secret from {secret.source}).", True
 
 
 def _grade(args: argparse.Namespace) -> int:
     from actgrader.batch.engine import grade_submissions
     from actgrader.batch.forkserver import ForkServerError
     from actgrader.batch.report import Progress, summary
+    from actgrader.batch.summary import NO_SECRET
     from actgrader.batch.uids import NoFreeUid
 
     values = {f.name: getattr(args, f.name) for f in fields(GradingOptions) if f.metadata.get("cli") is not False}
@@ -248,12 +249,14 @@ def _grade(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"actgrade: {exc}", file=sys.stderr)
         return 2
-    note, has_secret = _secret_note(options)
-    if not has_secret:
+    secret = _load_secret(options)
+    note = NO_SECRET if secret is None else f"Hidden cases ran (secret from {secret.source})."
+    if secret is None:
         print(f"actgrade: {note}", file=sys.stderr)
     start = time.monotonic()
     try:
-        results = grade_submissions(args.paths, options, progress=Progress() if options.progress else None, log=_log)
+        progress = Progress() if options.progress else None
+        results = grade_submissions(args.paths, options, secret=secret, progress=progress, log=_log)
     except (FileNotFoundError, ValueError) as exc:
         print(f"actgrade: {exc}", file=sys.stderr)
         return 2

@@ -40,7 +40,22 @@ RIGHT = {
     "silu": lambda x: _sigmoid(x) * (1 + x * (1 - _sigmoid(x))),
     "softplus": _sigmoid,
     "softsign": lambda x: 1 / (1 + x.abs()) ** 2,
+    "prelu": lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 0.25)),
+    "rrelu": lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, (1 / 8 + 1 / 3) / 2)),
+    "celu": lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0))),
+    "mish": lambda x: _mish_slope(x),
+    "relu6": lambda x: ((x > 0) & (x < 6)).to(x.dtype),
+    "hard_sigmoid": lambda x: ((x > -3) & (x < 3)).to(x.dtype) / 6,
+    "hard_swish": lambda x: torch.where(
+        x <= -3, torch.zeros_like(x), torch.where(x >= 3, torch.ones_like(x), x / 3 + 0.5)
+    ),
 }
+
+
+def _mish_slope(x):
+    s = F.softplus(x)  # switches to x itself above 20: no overflow
+    t = torch.tanh(s)
+    return t + x * _sigmoid(x) * (1 - t * t)
 
 
 def right(name, x):
@@ -67,6 +82,13 @@ def by_autograd(name, x):
         "silu": F.silu,
         "softplus": F.softplus,
         "softsign": F.softsign,
+        "prelu": lambda v: F.prelu(v, v.new_full((1,), 0.25)),
+        "rrelu": lambda v: F.rrelu(v, training=False),
+        "celu": F.celu,
+        "mish": F.mish,
+        "relu6": F.relu6,
+        "hard_sigmoid": F.hardsigmoid,
+        "hard_swish": F.hardswish,
     }
     return _autograd(functions[name])(x)
 
@@ -122,6 +144,60 @@ SLIPS = [
     ("silu", lambda x: _sigmoid(x) * (1 - _sigmoid(x)), task.MESSAGES["silu:sigmoid_slope"]),
     ("softplus", lambda x: _sigmoid(-x), task.MESSAGES["softplus:mirrored"]),
     ("softsign", lambda x: 1 / (1 + x.abs()), task.MESSAGES["softsign:no_square"]),
+    (
+        "prelu",
+        lambda x: torch.where(x > 0, torch.full_like(x, 0.25), torch.ones_like(x)),
+        task.MESSAGES["prelu:sides_swapped"],
+    ),
+    ("prelu", lambda x: torch.where(x >= 0, torch.ones_like(x), torch.full_like(x, 0.25)), task.kink(0.25)),
+    (
+        "prelu",
+        lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 0.01)),
+        task.MESSAGES["prelu:leaky_default"],
+    ),
+    ("prelu", lambda x: x.clamp(max=0), task.MESSAGES["prelu:slope_wrt_a"]),
+    (
+        "rrelu",
+        lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 1 / 8)),
+        task.MESSAGES["rrelu:end_of_interval"],
+    ),
+    (
+        "rrelu",
+        lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 1 / 3)),
+        task.MESSAGES["rrelu:end_of_interval"],
+    ),
+    (
+        "rrelu",
+        lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 0.01)),
+        task.MESSAGES["rrelu:leaky_default"],
+    ),
+    ("celu", lambda x: (x > 0).to(x.dtype), task.MESSAGES["celu:relu"]),
+    (
+        "celu",
+        lambda x: torch.where(x > 0, torch.ones_like(x), torch.expm1(x.clamp(max=0))),
+        task.MESSAGES["celu:no_plus_one"],
+    ),
+    ("celu", F.celu, task.returned_function("celu")),
+    ("mish", lambda x: torch.tanh(F.softplus(x)), task.MESSAGES["mish:gate_only"]),
+    (
+        "mish",
+        lambda x: torch.tanh(F.softplus(x)) + x * (1 - torch.tanh(F.softplus(x)) ** 2),
+        task.MESSAGES["mish:no_chain_rule"],
+    ),
+    ("mish", lambda x: _sigmoid(x) * (1 + x * (1 - _sigmoid(x))), task.MESSAGES["mish:silu"]),
+    ("relu6", lambda x: (x > 0).to(x.dtype), task.MESSAGES["relu6:relu"]),
+    ("relu6", lambda x: ((x > 0) & (x <= 6)).to(x.dtype), task.MESSAGES["relu6:kink_at_6"]),
+    ("relu6", lambda x: ((x >= 0) & (x < 6)).to(x.dtype), task.kink(0.0)),
+    ("hard_sigmoid", lambda x: torch.full_like(x, 1 / 6), task.MESSAGES["hard_sigmoid:everywhere"]),
+    ("hard_sigmoid", lambda x: _sigmoid(x) * (1 - _sigmoid(x)), task.MESSAGES["hard_sigmoid:sigmoid"]),
+    ("hard_sigmoid", lambda x: ((x >= -3) & (x <= 3)).to(x.dtype) / 6, task.MESSAGES["hard_sigmoid:kinks"]),
+    ("hard_swish", lambda x: x / 3 + 0.5, task.MESSAGES["hard_swish:unclipped"]),
+    ("hard_swish", F.hardsigmoid, task.MESSAGES["hard_swish:gate_only"]),
+    (
+        "hard_swish",
+        lambda x: torch.where(x < -3, torch.zeros_like(x), torch.where(x > 3, torch.ones_like(x), x / 3 + 0.5)),
+        task.MESSAGES["hard_swish:kinks"],
+    ),
 ]
 
 

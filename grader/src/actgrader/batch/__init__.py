@@ -12,8 +12,10 @@ trusted side of a sandbox: timeouts, restarts, ``RemoteAnswer``),
 :mod:`~actgrader.batch.forkserver` (warm interpreter forking one child per submission),
 :mod:`~actgrader.batch.sandbox` and :mod:`~actgrader.batch.guard` (the sandbox layers),
 :mod:`~actgrader.batch.child` (what runs in the sandbox), :mod:`~actgrader.batch.uids` (the
-children's uids, one set per batch), :mod:`~actgrader.batch.results` (records and
-``grades.csv``), :mod:`~actgrader.batch.feedback_page` (a learner's HTML page),
+children's uids, one set per batch), :mod:`~actgrader.batch.results` (records and the output
+folder's layout), :mod:`~actgrader.batch.summary` (one result summarised once for every
+output below), :mod:`~actgrader.batch.gradebook` (``grades.csv``),
+:mod:`~actgrader.batch.feedback_page` (a learner's HTML page),
 :mod:`~actgrader.batch.gradescope` (Gradescope's ``results.json``),
 :mod:`~actgrader.batch.autograder` (the Gradescope autograder zip and what runs inside it),
 :mod:`~actgrader.batch.report` (progress and summary).

@@ -10,8 +10,6 @@ grader itself is confined to one submission ("internal-error").
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import queue
@@ -23,36 +21,51 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
-import actgrader
 from actgrader.batch import feedback_page, gradescope
 from actgrader.batch import notebooks as nbs
 from actgrader.batch.forkserver import ForkServer
+from actgrader.batch.gradebook import Gradebook, grades_csv
 from actgrader.batch.options import GradingOptions, repository_root
 from actgrader.batch.remote import CellRecord, RemoteAnswer, Session, SessionLimits
-from actgrader.batch.report import feedback_text
 from actgrader.batch.results import (
-    Gradebook,
     SubmissionResult,
-    grades_csv,
+    feedback_path,
+    gradebook_path,
+    gradescope_path,
     load_record,
     save_record,
     worst,
     write_atomic,
 )
-from actgrader.batch.sandbox import SandboxConfig
-from actgrader.batch.submissions import Submission, find_submissions, submission_roots
+from actgrader.batch.sandbox import SandboxConfig, protected_paths, required_paths
+from actgrader.batch.submissions import Submission, discover
+from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
-from actgrader.grading.secret import SECRET_FILE_ENV, Secret, load_secret
+from actgrader.grading.secret import Secret, load_secret, resume_tag, secret_files
 from actgrader.tasks import get_task
 
 ProgressCallback = Callable[[int, int, SubmissionResult], None]
 Log = Callable[[str], None]
+
+
+@dataclass
+class _Plan:
+    """What grade_submissions settled before grading: the inputs, once parsed, and the results so far."""
+
+    options: GradingOptions
+    releases: tuple[nbs.ReleaseNotebook, ...]
+    tasks: dict[str, Task]
+    secret: Secret | None
+    submissions: list[Submission]
+    roots: tuple[Path, ...]  # the folders holding the submissions (hidden from every child)
+    progress: ProgressCallback | None
+    results: dict[str, SubmissionResult] = field(default_factory=dict)  # by Submission.file_id
 
 
 @dataclass(frozen=True)
@@ -70,32 +83,6 @@ class _Batch:
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def protected_paths(options: GradingOptions, paths: Iterable[Path | str]) -> list[str]:
-    """What a child must not read: the grader's source, solutions, submissions, output, secret."""
-    protected = {Path(actgrader.__file__).resolve().parent}
-    # Any other copy of the package on the path (an editable install next to a shipped one).
-    protected.update(Path(e).resolve() / "actgrader" for e in sys.path if e and (Path(e) / "actgrader").is_dir())
-    root = repository_root()
-    if root is not None:
-        for name in ("grader", "solutions", "tests", ".git", "source", "autograded", "feedback", "gradebook.db"):
-            protected.add(root / name)
-    protected.update(submission_roots(paths))
-    if options.output is not None:
-        protected.add(Path(options.output).resolve())
-    secret_files = [options.secret_file, os.environ.get(SECRET_FILE_ENV)]
-    protected.update(Path(p).resolve() for p in secret_files if p)
-    return sorted(str(p) for p in protected)
-
-
-def required_paths() -> list[str]:
-    """What the child's interpreter needs to keep seeing (never hidden, even inside a protected folder)."""
-    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    for entry in sys.path:
-        if entry and os.path.isabs(entry) and not os.path.isdir(os.path.join(entry, "actgrader")):
-            needed.add(entry)
-    return sorted(os.path.realpath(p) for p in needed if p)
 
 
 def _failed_task(task: Task, record: CellRecord, secret: Secret | None) -> TaskResult:
@@ -160,6 +147,19 @@ def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, b
     return result
 
 
+def _expected_assignment(sub: Submission, result: SubmissionResult, batch: _Batch) -> None:
+    """For a notebook that cannot be read: the assignment it was handed in for, when that is known
+    (asked for, nbgrader's folder, or the only one), and so its maximum."""
+    names = [batch.options.assignment, sub.assignment_hint]
+    if len(batch.releases) == 1:
+        names.append(batch.releases[0].assignment)
+    release = next((r for name in names if name for r in batch.releases if r.assignment == name), None)
+    if release is not None:
+        result.assignment = release.assignment
+        result.max_total = sum(batch.tasks[t].points for t in release.task_ids)
+        result.manual_max = sum(q.points for q in release.prose)
+
+
 def _pick_release(cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.ReleaseNotebook | None:
     if batch.options.assignment:
         wanted = [r for r in batch.releases if r.assignment == batch.options.assignment]
@@ -170,14 +170,15 @@ def _pick_release(cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.Rel
 def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
     """Grade one submission in its own sandbox; every learner-side problem becomes part of the result."""
     started = time.monotonic()
-    result = SubmissionResult(student=sub.student, source=str(sub.path), status="ok")
+    result = SubmissionResult(student=sub.student, source=str(sub.path), status="ok", key=sub.file_id)
     result.hidden_ran = batch.secret is not None
-    result.secret_tag = secret_tag(batch.secret)
+    result.secret_tag = resume_tag(batch.secret)
     try:
         try:
             data, cells = nbs.read_notebook(sub.path)
         except nbs.NotebookError as exc:
             result.status = "invalid"
+            _expected_assignment(sub, result, batch)
             with contextlib.suppress(OSError):
                 result.sha256 = nbs.sha256(sub.path.read_bytes())
             result.messages.append(f"This file could not be graded: {exc}.")
@@ -233,6 +234,8 @@ def _run(program: nbs.Program, release: nbs.ReleaseNotebook, result: SubmissionR
     result.check_seconds = sum(o.seconds for t in result.tasks for o in t.outcomes)
     statuses += [{"error": "errors", "not run": "timeout"}.get(c.status, c.status) for c in session.cells]
     result.status = worst(s for s in statuses if s in ("errors", "timeout", "crashed"))
+    if result.status == "ok" and result.tasks and not any(t.answered for t in result.tasks):
+        result.status = "untouched"
     if session.failure:
         result.status = "internal-error"
         result.internal = session.failure
@@ -258,47 +261,36 @@ def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, 
 
 
 def _resumable(output: Path, sub: Submission, secret: Secret | None) -> SubmissionResult | None:
-    record = load_record(output, sub.student)
+    record = load_record(output, sub.file_id)
     if record is None:
         return None
     try:
         current = nbs.sha256(sub.path.read_bytes())
     except OSError:
         return None
-    if record.sha256 != current or record.secret_tag != secret_tag(secret) or record.status == "internal-error":
+    if record.sha256 != current or record.secret_tag != resume_tag(secret) or record.status == "internal-error":
         return None
     return record
-
-
-def secret_tag(secret: Secret | None) -> str:
-    """A short digest naming the secret (HMAC of a fixed label: it reveals nothing of the secret or any
-    hidden case's seed), so that ``--resume`` regrades records made with another secret or none."""
-    if secret is None:
-        return ""
-    return hmac.new(secret.value, b"actgrade/resume-tag", hashlib.sha256).hexdigest()[:16]
-
-
-def feedback_path(output: Path, student: str) -> Path:
-    return output / "feedback" / f"{student}.html"
-
-
-def gradescope_path(output: Path, student: str) -> Path:
-    return output / "gradescope" / f"{student}.json"
 
 
 def publish(output: Path, result: SubmissionResult) -> None:
     """Write a student's files: the JSON record, the feedback page and Gradescope's results."""
     save_record(output, result)
-    write_atomic(feedback_path(output, result.student), feedback_page.render(result))
-    data = gradescope.results_json(result)
-    write_atomic(gradescope_path(output, result.student), json.dumps(data, indent=1, allow_nan=False) + "\n")
+    summary = summarize(result)
+    write_atomic(feedback_path(output, result.file_id), feedback_page.render(result, summary=summary))
+    data = gradescope.results_json(result, summary=summary)
+    write_atomic(gradescope_path(output, result.file_id), json.dumps(data, indent=1, allow_nan=False) + "\n")
 
 
-def gradebook(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task]) -> Gradebook:
-    """The columns of grades.csv for these releases, in release order."""
-    task_points = {t: tasks[t].points for r in releases for t in r.task_ids}
-    prose = {q.grade_id: q.points for r in releases for q in r.prose}
-    return Gradebook(task_points, prose)
+def gradebook(
+    releases: Sequence[nbs.ReleaseNotebook],
+    tasks: dict[str, Task],
+    results: Iterable[SubmissionResult],
+    asked: str | None,
+) -> Gradebook:
+    """The columns of grades.csv: those of the assignments graded (or asked for), in release order."""
+    graded = {r.assignment for r in results if r.assignment} | {asked}
+    return Gradebook.of([r for r in releases if r.assignment in graded], tasks)
 
 
 def grade_submissions(
@@ -324,19 +316,27 @@ def grade_submissions(
         raise ValueError(f"no assignment {options.assignment!r} in {options.release_path} (found: {known})")
     tasks = {t: get_task(t) for r in releases for t in r.task_ids}
     _validate_release(releases, tasks, log)
-    resolved_secret = load_secret(options.secret_file) if secret is True else secret or None
-    submissions = find_submissions(paths)
+    found = discover(paths)
+    plan = _Plan(
+        options=options,
+        releases=releases,
+        tasks=tasks,
+        secret=load_secret(options.secret_file) if secret is True else secret or None,
+        submissions=found.submissions,
+        roots=tuple(found.roots),
+        progress=progress,
+    )
     output = options.output
-    results: dict[str, SubmissionResult] = {}
+    results = plan.results
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
         if options.resume:
-            for sub in submissions:
-                record = _resumable(output, sub, resolved_secret)
+            for sub in plan.submissions:
+                record = _resumable(output, sub, plan.secret)
                 if record is not None:
-                    results[sub.student] = record
+                    results[sub.file_id] = record
     resumed = list(results)
-    pending = [s for s in submissions if s.student not in results]
+    pending = [s for s in plan.submissions if s.file_id not in results]
     if pending and (os.geteuid() != 0 or not options.root_layers):
         log(
             "warning: not running as root, so submissions run as this user with the network cut (where the kernel "
@@ -346,26 +346,18 @@ def grade_submissions(
     if results:
         log(f"resuming: {len(results)} submission(s) already graded, {len(pending)} to go")
     if pending:
-        _grade_pending(pending, submissions, results, releases, tasks, resolved_secret, options, paths, progress)
-    ordered = [results[s.student] for s in submissions if s.student in results]
+        _grade_pending(plan, pending)
+    ordered = [results[s.file_id] for s in plan.submissions if s.file_id in results]
     if output is not None:
-        for student in resumed:
-            publish(output, results[student])  # pages of earlier runs, written again in this version
-        write_atomic(output / "grades.csv", grades_csv(ordered, gradebook(releases, tasks)))
+        for file_id in resumed:
+            publish(output, results[file_id])  # pages of earlier runs, written again in this version
+        columns = gradebook(releases, tasks, ordered, options.assignment)
+        write_atomic(gradebook_path(output), grades_csv(ordered, columns))
     return ordered
 
 
-def _grade_pending(
-    pending: list[Submission],
-    submissions: list[Submission],
-    results: dict[str, SubmissionResult],
-    releases: tuple[nbs.ReleaseNotebook, ...],
-    tasks: dict[str, Task],
-    secret: Secret | None,
-    options: GradingOptions,
-    paths: Sequence[Path | str],
-    progress: ProgressCallback | None,
-) -> None:
+def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
+    options = plan.options
     if os.geteuid() != 0:
         _not_dumpable()
     work_root = tempfile.mkdtemp(prefix="actgrade-work-")
@@ -385,12 +377,20 @@ def _grade_pending(
             file_size=options.file_size_limit,
             tmp_size=options.scratch_size,
             nproc=options.max_processes,
-            protected=tuple(protected_paths(options, paths)),
+            protected=tuple(
+                protected_paths(
+                    submissions=plan.roots,
+                    output=options.output,
+                    secret_files=secret_files(options.secret_file),
+                    course=repository_root(),
+                )
+            ),
             required=tuple(required_paths()),
             work_root=work_root,
             root_layers=options.root_layers,
         )
-        batch = _Batch(options, releases, tasks, secret, server, sandbox, baseline + options.memory_limit + 64 * 2**20)
+        memory_cap = baseline + options.memory_limit + 64 * 2**20
+        batch = _Batch(options, plan.releases, plan.tasks, plan.secret, server, sandbox, memory_cap)
         jobs = min(options.jobs, len(pending))
         if os.geteuid() == 0 and options.root_layers:
             # Children are killed by uid: never share one with another batch on this machine.
@@ -402,6 +402,7 @@ def _grade_pending(
         for uid in uids:
             slots.put(uid)
         lock = threading.Lock()
+        results = plan.results
         done = len(results)
 
         def work(sub: Submission) -> SubmissionResult:
@@ -419,10 +420,10 @@ def _grade_pending(
                     if options.output is not None:
                         publish(options.output, result)
                     with lock:
-                        results[result.student] = result
+                        results[result.file_id] = result
                         done += 1
-                        if progress is not None:
-                            progress(done, len(submissions), result)
+                        if plan.progress is not None:
+                            plan.progress(done, len(plan.submissions), result)
             except BaseException:
                 for future in futures:
                     future.cancel()

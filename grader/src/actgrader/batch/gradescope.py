@@ -13,16 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from actgrader.batch.feedback_page import BY_HAND, PUBLIC_ONLY, hidden_summary
 from actgrader.batch.options import GRADESCOPE_VISIBILITIES as VISIBILITIES
 from actgrader.batch.results import SubmissionResult
+from actgrader.batch.summary import BY_HAND, PUBLIC_ONLY, SubmissionSummary, summarize
 from actgrader.links import section_url
 
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
-
-
-def _points(x: float) -> str:
-    return f"{x:g}"
 
 
 def _test(name: str, score: float, max_score: float, output: str, visibility: str, **extra: Any) -> dict[str, Any]:
@@ -39,37 +35,36 @@ def _test(name: str, score: float, max_score: float, output: str, visibility: st
     return entry
 
 
-def _overview(result: SubmissionResult) -> str:
-    lines = []
-    if result.max_total:
-        line = f"Auto-graded points: {_points(result.total)} of {_points(result.max_total)}."
-        if result.manual_max:
-            line += f" Written answers worth {_points(result.manual_max)} more points are {BY_HAND}."
-        lines.append(line)
-    if not result.hidden_ran and any(o.hidden for t in result.tasks for o in t.outcomes):
+def _overview(summary: SubmissionSummary) -> str:
+    lines = [summary.score_text() or ""] if summary.max_total else []
+    if summary.public_only:
         lines.append(PUBLIC_ONLY)
-    lines += result.messages
-    lines += result.notes
-    for cell in result.cells:
-        if cell.get("origin") == "submission" and cell.get("status") not in ("ok", None):
-            lines.append(f"Answer cell {cell.get('grade_id')}: {cell.get('message') or cell.get('status')}")
+    lines += summary.messages
+    lines += summary.notes
+    lines += [p.text() for p in summary.cell_problems]
     return "\n".join(lines)
 
 
-def results_json(result: SubmissionResult, *, hidden_visibility: Visibility = "visible") -> dict[str, Any]:
-    """The ``results.json`` Gradescope reads for ``result`` (see the module docstring)."""
+def results_json(
+    result: SubmissionResult,
+    *,
+    hidden_visibility: Visibility = "visible",
+    summary: SubmissionSummary | None = None,
+) -> dict[str, Any]:
+    """The ``results.json`` Gradescope reads for ``result`` (see the module docstring);
+    ``summary`` is ``summarize(result)`` when the caller has it already."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    summary = summary or summarize(result)
     tests: list[dict[str, Any]] = []
-    for number, task in enumerate(result.tasks, start=1):
-        public = [o for o in task.outcomes if not o.hidden]
-        for sub, outcome in enumerate(public, start=1):
+    for number, task in enumerate(summary.tasks, start=1):
+        why = {group.message: group for group in task.failures}
+        for sub, outcome in enumerate(task.public, start=1):
             if outcome.passed:
                 output = "Passed."
             else:
-                output = outcome.message or "Failed."
-                if outcome.section:
-                    output += f"\nRead: {section_url(outcome.section)}"
+                group = why[outcome.message or "failed"]
+                output = "\n".join([group.message, *(f"Read: {section_url(s)}" for s in group.sections)])
             tests.append(
                 _test(
                     f"{task.title}: {outcome.title}",
@@ -82,34 +77,29 @@ def results_json(result: SubmissionResult, *, hidden_visibility: Visibility = "v
                     tags=[task.task_id],
                 )
             )
-        summary = hidden_summary(task)
-        if summary is not None:
-            hidden = [o for o in task.outcomes if o.hidden]
-            earned = sum(o.earned for o in hidden)
-            worth = sum(o.points for o in hidden)
+        if task.hidden is not None:
+            hidden = task.hidden
             tests.append(
                 _test(
                     f"{task.title}: hidden cases",
-                    earned,
-                    worth,
-                    summary,
+                    hidden.earned,
+                    hidden.worth,
+                    hidden.text(),
                     hidden_visibility,
-                    number=f"{number}.{len(public) + 1}",
-                    status="passed" if earned == worth else "failed",
+                    number=f"{number}.{len(task.public) + 1}",
+                    status="passed" if hidden.earned == hidden.worth else "failed",
                     tags=[task.task_id, "hidden"],
                 )
             )
-    for answer in result.prose:
-        text = f"Worth {_points(float(answer.get('points', 0)))} points, {BY_HAND} (not part of this score)."
-        if answer.get("answered"):
-            text += "\nYour answer, as submitted:\n\n" + str(answer.get("text", ""))
-        else:
-            text += "\nYou did not write an answer here."
-        tests.append(_test(f"{answer.get('title')} ({BY_HAND})", 0, 0, text, "visible", tags=["graded-by-hand"]))
+    for answer in summary.written:
+        text = f"{answer.worth_text()}\n{answer.state_text()}"
+        if answer.answered:
+            text += "\n\n" + answer.text
+        tests.append(_test(f"{answer.title} ({BY_HAND})", 0, 0, text, "visible", tags=["graded-by-hand"]))
     return {
-        "score": result.total,
+        "score": summary.total,
         "execution_time": round(result.seconds),
-        "output": _overview(result),
+        "output": _overview(summary),
         "output_format": "text",
         "test_output_format": "text",
         "test_name_format": "text",
@@ -117,11 +107,11 @@ def results_json(result: SubmissionResult, *, hidden_visibility: Visibility = "v
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {
-            "student": result.student,
-            "assignment": result.assignment,
-            "status": result.status,
-            "auto_graded_max": result.max_total,
-            "graded_by_hand_max": result.manual_max,
-            "hidden_cases_ran": result.hidden_ran,
+            "student": summary.student,
+            "assignment": summary.assignment,
+            "status": summary.status,
+            "auto_graded_max": summary.max_total,
+            "graded_by_hand_max": summary.manual_max,
+            "hidden_cases_ran": summary.hidden == "graded",
         },
     }

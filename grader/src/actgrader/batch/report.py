@@ -9,41 +9,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from actgrader.batch.results import SubmissionResult
-from actgrader.grading.cases import Task, TaskResult
-from actgrader.grading.verdict import grade_text
-from actgrader.links import section_url
+from actgrader.batch.summary import STATUS_PROBLEMS, TaskSummary, points, summarize
 
 BAR = "█"
 NAMES_SHOWN = 20  # students listed by name per problem in the summary (the rest are counted)
-
-
-def feedback_text(task: Task, result: TaskResult) -> str:
-    """What a learner reads for one graded task: the score, then each public failure and where to read.
-
-    Hidden cases appear only as counts (and a hint when some failed): their inputs and
-    messages stay with the instructor.
-    """
-    lines = [grade_text(task, result).splitlines()[0]]
-    failed: dict[str, list[str]] = {}
-    sections: dict[str, set[str]] = {}
-    for outcome in result.outcomes:
-        if outcome.hidden or outcome.passed or outcome.status == "skipped":
-            continue
-        message = outcome.message or "failed"
-        failed.setdefault(message, []).append(outcome.title)
-        if outcome.section:
-            sections.setdefault(message, set()).add(outcome.section)
-    for message, titles in failed.items():
-        lines.append(f"  ✗ {'; '.join(titles)}")
-        lines.append(f"      {message}")
-        lines += [f"      Read: {section_url(s)}" for s in sorted(sections.get(message, ()))]
-    hidden_failed = [o for o in result.outcomes if o.hidden and not o.passed and o.status != "skipped"]
-    if hidden_failed and not failed:
-        lines.append(
-            f"  {len(hidden_failed)} hidden case(s) failed: they use other sizes and seeds than the public ones, "
-            "so check that your code works for any shapes."
-        )
-    return "\n".join(lines)
 
 
 class Progress:
@@ -101,54 +70,41 @@ def summary(results: Sequence[SubmissionResult], seconds: float, jobs: int, secr
         lines.append("")
         lines.append(
             f"{assignment}: {len(group)} submission(s); auto-graded points: mean {statistics.fmean(totals):.2f}, "
-            f"median {statistics.median(totals):g} of {max_total:g}"
+            f"median {points(statistics.median(totals))} of {points(max_total)}"
         )
         manual = max(r.manual_max for r in group)
         if manual:
             questions = len({p["grade_id"] for r in group for p in r.prose})
             lines.append(
-                f"  plus {manual:g} point(s) in {questions} written answer(s) to grade by hand "
+                f"  plus {points(manual)} point(s) in {questions} written answer(s) to grade by hand "
                 "(empty columns in grades.csv; the learners' texts are in the records and feedback pages)"
             )
         lines.append("  score distribution (auto-graded points):")
         lines += _histogram(totals, max_total)
-        task_ids = list(dict.fromkeys(t.task_id for r in group for t in r.tasks))
-        if task_ids:
+        by_task: dict[str, list[TaskSummary]] = {}
+        for task in (t for r in group for t in summarize(r).tasks):
+            by_task.setdefault(task.task_id, []).append(task)
+        if by_task:
             lines.append("  points lost, by task:")
-        for task_id in task_ids:
-            task_results = [t for r in group for t in r.tasks if t.task_id == task_id]
-            short = [t for t in task_results if t.earned < t.max_points]
-            messages = Counter(
-                message
-                for t in short
-                for message in {o.message for o in t.outcomes if o.message and not o.passed and o.status != "skipped"}
-            )
-            line = f"    {task_id}: {len(short)} of {len(task_results)} lost points"
+        for task_id, tasks in by_task.items():
+            short = [t for t in tasks if t.lost_points]
+            messages = Counter(message for t in short for message in t.instructor_messages)
+            line = f"    {task_id}: {len(short)} of {len(tasks)} submissions lost points"
             if messages:
                 message, count = messages.most_common(1)[0]
                 line += f"; most often ({count}x): {_first_sentence(message)}"
             lines.append(line)
     statuses = Counter(r.status for r in results)
-    problems = [
-        f"{statuses[s]} {label}"
-        for s, label in (
-            ("timeout", "timed out"),
-            ("crashed", "crashed"),
-            ("wrong-assignment", "wrong assignment"),
-            ("invalid", "not a readable notebook"),
-            ("internal-error", "grader error (see the JSON records)"),
-        )
-        if statuses[s]
-    ]
+    problems = [f"{statuses[s]} {label}" for s, label in STATUS_PROBLEMS.items() if statuses[s]]
     lines.append("")
     lines.append("Problems: " + (", ".join(problems) if problems else "none") + ".")
-    for status, label in (("timeout", "Timed out"), ("crashed", "Crashed")):
+    for status in ("timeout", "crashed", "untouched"):
         names = sorted(r.student for r in results if r.status == status)
         if names:
             shown = ", ".join(names[:NAMES_SHOWN]) + (
                 f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
             )
-            lines.append(f"  {label}: {shown}")
+            lines.append(f"  {STATUS_PROBLEMS[status].capitalize()}: {shown}")
     graded = [r for r in results if r.tasks]
     if graded:
         per = statistics.median(r.seconds for r in graded)

@@ -1,15 +1,13 @@
-"""Grading records: one JSON file per student and the class's ``grades.csv``.
+"""Grading records: one JSON file per submission, written so that a killed run loses none.
 
 Every file is written atomically (a temporary file in the same folder, then ``os.replace``),
 so a run killed at any moment leaves each record either complete or absent, and ``--resume``
-can trust what it finds. The CSV is always rebuilt from the JSON records, never appended to:
-nothing is lost and nothing counted twice.
+can trust what it finds. ``grades.csv`` (:mod:`~actgrader.batch.gradebook`) is always rebuilt
+from the records, never appended to: nothing is lost and nothing counted twice.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import tempfile
@@ -21,18 +19,29 @@ from typing import Any, Literal
 from actgrader.grading.cases import TaskResult
 
 RECORD_FORMAT = 2  # 2: prose answers and hand-graded maximum
-Status = Literal["ok", "errors", "timeout", "crashed", "wrong-assignment", "invalid", "internal-error"]
+Status = Literal["ok", "untouched", "errors", "timeout", "crashed", "wrong-assignment", "invalid", "internal-error"]
 # Worst first: the status of a submission is the worst thing that happened to it.
-STATUS_ORDER: tuple[str, ...] = ("internal-error", "invalid", "wrong-assignment", "crashed", "timeout", "errors", "ok")
+# "untouched": every answer is still the release's stub (nothing else went wrong).
+STATUS_ORDER: tuple[str, ...] = (
+    "internal-error",
+    "invalid",
+    "wrong-assignment",
+    "crashed",
+    "timeout",
+    "errors",
+    "untouched",
+    "ok",
+)
 
 
 @dataclass
 class SubmissionResult:
     """Everything the grader found for one submission (learner-facing text and instructor detail)."""
 
-    student: str
+    student: str  # the student id (see submissions.find_submissions)
     source: str
     status: Status
+    key: str = ""  # names this submission's files; unique in a batch (the student id when empty)
     assignment: str | None = None
     release: str | None = None
     sha256: str = ""
@@ -40,7 +49,7 @@ class SubmissionResult:
     max_total: float = 0.0  # auto-graded points available
     manual_max: float = 0.0  # points of the prose questions an instructor grades by hand
     hidden_ran: bool = False
-    secret_tag: str = ""  # which secret seeded the hidden cases (a digest, never the secret): see engine
+    secret_tag: str = ""  # which secret seeded the hidden cases (a digest, never the secret): secret.resume_tag
     tasks: list[TaskResult] = field(default_factory=list)
     feedback: dict[str, str] = field(default_factory=dict)  # task id -> text (hidden cases as counts)
     prose: list[dict[str, Any]] = field(default_factory=list)  # see notebooks.prose_answers
@@ -54,6 +63,10 @@ class SubmissionResult:
     children: int = 0
     peak_rss: int = 0
     complete: bool = True
+
+    @property
+    def file_id(self) -> str:
+        return self.key or self.student
 
     def task_points(self) -> dict[str, float]:
         return {t.task_id: t.earned for t in self.tasks}
@@ -90,99 +103,39 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def record_path(output: Path, student: str) -> Path:
-    return output / "results" / f"{student}.json"
+# The output folder's layout (``actgrade grade -o OUT``): one place for every path in it.
+
+
+def record_path(output: Path, file_id: str) -> Path:
+    return output / "results" / f"{file_id}.json"
+
+
+def feedback_path(output: Path, file_id: str) -> Path:
+    return output / "feedback" / f"{file_id}.html"
+
+
+def gradescope_path(output: Path, file_id: str) -> Path:
+    return output / "gradescope" / f"{file_id}.json"
+
+
+def gradebook_path(output: Path) -> Path:
+    return output / "grades.csv"
 
 
 def save_record(output: Path, result: SubmissionResult) -> Path:
-    path = record_path(output, result.student)
+    path = record_path(output, result.file_id)
     write_atomic(path, json.dumps(result.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n")
     return path
 
 
-def load_record(output: Path, student: str) -> SubmissionResult | None:
-    """The student's record if it exists, parses and is complete; None otherwise."""
-    path = record_path(output, student)
+def load_record(output: Path, file_id: str) -> SubmissionResult | None:
+    """The submission's record if it exists, parses and is complete; None otherwise."""
+    path = record_path(output, file_id)
     try:
         result = SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return result if result.complete else None
-
-
-def _points(x: float) -> str:
-    return f"{x:g}"
-
-
-# The gradebook's fixed columns: the totals count auto-graded points only, and say so.
-AUTO_POINTS = "auto_graded_points"
-AUTO_MAX = "auto_graded_max"
-BY_HAND_MAX = "graded_by_hand_max"
-# The first row under the header: each column's maximum (no student id can take this form,
-# see submissions.safe_id).
-MAX_ROW = "(max points)"
-
-
-def by_hand_column(grade_id: str) -> str:
-    """The gradebook column of a prose question: left empty for the instructor to fill in."""
-    return f"{grade_id} (graded by hand)"
-
-
-@dataclass(frozen=True)
-class Gradebook:
-    """The columns of ``grades.csv``: auto-graded tasks, then prose questions, with their maxima."""
-
-    tasks: dict[str, float]  # task id -> points available
-    prose: dict[str, float]  # prose grade_id -> points available
-
-    def header(self) -> list[str]:
-        prose = [by_hand_column(g) for g in self.prose]
-        return ["student", "assignment", *self.tasks, *prose, AUTO_POINTS, AUTO_MAX, BY_HAND_MAX, "status"]
-
-    def max_row(self, results: list[SubmissionResult]) -> list[str]:
-        assignments = {r.assignment for r in results if r.assignment}
-        auto = {r.max_total for r in results if r.assignment}
-        manual = {r.manual_max for r in results if r.assignment}
-        single = len(assignments) == 1
-        return [
-            MAX_ROW,
-            next(iter(assignments)) if single else "",
-            *(_points(p) for p in self.tasks.values()),
-            *(_points(p) for p in self.prose.values()),
-            "",
-            _points(auto.pop()) if len(auto) == 1 else "",
-            _points(manual.pop()) if len(manual) == 1 else "",
-            "",
-        ]
-
-
-def grades_csv(results: Iterable[SubmissionResult], gradebook: Gradebook) -> str:
-    """The class's gradebook: a header, a row of maxima, then one row per student (sorted).
-
-    A column per auto-graded task (points earned), a column per prose question (empty: an
-    instructor grades it by hand), the auto-graded total and maximum, the hand-graded
-    maximum, and the submission's status.
-    """
-    ordered = sorted(results, key=lambda r: r.student)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(gradebook.header())
-    writer.writerow(gradebook.max_row(ordered))
-    for result in ordered:
-        points = result.task_points()
-        writer.writerow(
-            [
-                result.student,
-                result.assignment or "",
-                *(_points(points[t]) if t in points else "" for t in gradebook.tasks),
-                *("" for _ in gradebook.prose),
-                _points(result.total),
-                _points(result.max_total),
-                _points(result.manual_max),
-                result.status,
-            ]
-        )
-    return out.getvalue()
 
 
 def worst(statuses: Iterable[str]) -> Status:

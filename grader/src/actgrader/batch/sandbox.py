@@ -24,6 +24,7 @@ import signal
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -281,3 +282,46 @@ def close_fds_except(keep: Iterable[int]) -> None:
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 16)
+
+
+# ----------------------------------------------------------------------------- the path rules
+# Computed on the trusted side, before any child starts: what a child must not read, and what
+# its interpreter must keep seeing.
+
+# Folders of the course repository learner code must not read: the grader's source, the
+# solutions, the tests and the history; and, when an nbgrader course lives there, nbgrader's
+# instructor folders and gradebook.
+COURSE_PRIVATE = ("grader", "solutions", "tests", ".git")
+NBGRADER_PRIVATE = ("source", "autograded", "feedback", "gradebook.db")
+
+
+def protected_paths(
+    *, submissions: Iterable[Path], output: Path | None, secret_files: Iterable[Path], course: Path | None
+) -> list[str]:
+    """What a child must not read: the grader's source (every copy on the path), the course's
+    private folders (``course``: the repository), the submissions' folders, the output, the secret's files."""
+    import sys
+
+    import actgrader
+
+    protected = {Path(actgrader.__file__).resolve().parent}
+    # Any other copy of the package on the path (an editable install next to a shipped one).
+    protected.update(Path(e).resolve() / "actgrader" for e in sys.path if e and (Path(e) / "actgrader").is_dir())
+    if course is not None:
+        protected.update(course / name for name in (*COURSE_PRIVATE, *NBGRADER_PRIVATE))
+    protected.update(submissions)
+    if output is not None:
+        protected.add(Path(output).resolve())
+    protected.update(secret_files)
+    return sorted(str(p) for p in protected)
+
+
+def required_paths() -> list[str]:
+    """What the child's interpreter needs to keep seeing (never hidden, even inside a protected folder)."""
+    import sys
+
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    for entry in sys.path:
+        if entry and os.path.isabs(entry) and not os.path.isdir(os.path.join(entry, "actgrader")):
+            needed.add(entry)
+    return sorted(os.path.realpath(p) for p in needed if p)

@@ -149,7 +149,9 @@ class Task:
         return sum(c.points for c in self.cases if c.hidden)
 
 
-Status = Literal["passed", "failed", "error", "timeout", "crashed", "missing", "skipped"]
+# "unanswered": the answer still raises the release's NotImplementedError (not written yet);
+# "skipped": a hidden case without the instructor secret (not graded).
+Status = Literal["passed", "failed", "error", "unanswered", "timeout", "crashed", "missing", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,12 @@ class TaskResult:
     @property
     def max_points(self) -> float:
         return sum(o.points for o in self.outcomes)
+
+    @property
+    def answered(self) -> bool:
+        """False while the answer is still the release's stub (every case ran into its NotImplementedError)."""
+        graded = [o for o in self.outcomes if o.status != "skipped"]
+        return not graded or any(o.status != "unanswered" for o in graded)
 
     def counts(self, *, hidden: bool) -> tuple[int, int]:
         """(passed, run) among the public or the hidden cases."""
@@ -233,7 +241,7 @@ def _learner_message(task: Task, problem: Exception) -> tuple[Status, str]:
         )
     assert isinstance(problem, LearnerError)
     if problem.exc_type == "NotImplementedError":
-        return "error", f"`{name}` still raises NotImplementedError: replace that line with your code."
+        return "unanswered", f"`{name}` still raises NotImplementedError: replace that line with your code."
     if problem.exc_type == "UnsupportedResult":
         return "error", f"`{name}` returned something the checks cannot read: {problem.detail}."
     return "error", f"`{name}` raised {problem}."

@@ -73,3 +73,18 @@ def _checked(data: bytes, source: str) -> Secret:
     if len(data) < MIN_SECRET_CHARS:
         raise SecretError(f"the instructor secret ({source}) is shorter than {MIN_SECRET_CHARS} characters")
     return Secret(data, source)
+
+
+def secret_files(path: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Every file the secret may be read from (the one given, ``$ACTGRADER_SECRET_FILE``): what
+    a sandbox hides from learner code whichever of them :func:`load_secret` reads."""
+    return [Path(p).resolve() for p in (path, os.environ.get(SECRET_FILE_ENV)) if p]
+
+
+def resume_tag(secret: Secret | None) -> str:
+    """A short digest naming the secret (HMAC of a fixed label: it reveals nothing of the secret or any
+    hidden case's seed), kept in each record so that ``--resume`` regrades records made with another
+    secret or none."""
+    if secret is None:
+        return ""
+    return hmac.new(secret.value, b"actgrade/resume-tag", hashlib.sha256).hexdigest()[:16]

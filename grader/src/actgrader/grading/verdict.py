@@ -6,6 +6,9 @@ Hidden cases are only ever counted, never described, and the text never claims t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult
 from actgrader.links import section_url
 
@@ -17,19 +20,33 @@ def _points(x: float) -> str:
     return f"{x:g} point" + ("" if x == 1 else "s")
 
 
-def _failure_lines(failed: list[CaseOutcome]) -> list[str]:
-    """One entry per distinct message, listing the cases that share it."""
-    lines: list[str] = []
+@dataclass(frozen=True)
+class FailureGroup:
+    """Failed cases that share one message: what a learner reads once, with where to read."""
+
+    message: str
+    titles: tuple[str, ...]
+    sections: tuple[str, ...]  # sorted, without repeats
+
+
+def failure_groups(failed: Iterable[CaseOutcome]) -> list[FailureGroup]:
+    """One group per distinct message, in the order of their first case."""
     by_message: dict[str, list[CaseOutcome]] = {}
     for outcome in failed:
         by_message.setdefault(outcome.message or "failed", []).append(outcome)
-    for message, outcomes in by_message.items():
-        titles = "; ".join(o.title for o in outcomes)
-        lines.append(f"  {FAIL} {titles}")
-        lines.append(f"      {message}")
-        sections = {o.section for o in outcomes if o.section}
-        for section in sorted(sections):
-            lines.append(f"      Read: {section_url(section)}")
+    return [
+        FailureGroup(message, tuple(o.title for o in group), tuple(sorted({o.section for o in group if o.section})))
+        for message, group in by_message.items()
+    ]
+
+
+def failure_lines(groups: Iterable[FailureGroup]) -> list[str]:
+    """The plain-text form of failure groups (the self-check's and the batch record's)."""
+    lines: list[str] = []
+    for group in groups:
+        lines.append(f"  {FAIL} {'; '.join(group.titles)}")
+        lines.append(f"      {group.message}")
+        lines += [f"      Read: {section_url(section)}" for section in group.sections]
     return lines
 
 
@@ -44,7 +61,7 @@ def self_check_text(task: Task, result: TaskResult) -> str:
         head = f"{task.id}: {len(passed)} of {len(public)} public cases pass."
     lines = [head]
     lines += [f"  {PASS} {o.title}" for o in passed]
-    lines += _failure_lines(failed)
+    lines += failure_lines(failure_groups(failed))
     if task.hidden_points:
         lines.append(
             f"Hidden cases ({_points(task.hidden_points)} of {task.points:g}) run only when your work is graded; "

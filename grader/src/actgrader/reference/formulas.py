@@ -4,7 +4,8 @@ Taught in the part "The activation functions": the chapters "The sigmoid"
 (``book/sigmoid.md``), "tanh and its scaled forms" (``book/tanh.md``), "ReLU, Leaky ReLU and
 ELU" (``book/relu-family.md``), "GELU and SiLU" (``book/gelu-silu.md``), "Softmax"
 (``book/softmax.md``), "Softsign and softplus" (``book/softsign-softplus.md``) and
-"Choosing an activation" (``book/comparison.md``).
+"Choosing an activation" (``book/comparison.md``); PReLU, RReLU, CELU, Mish, ReLU6,
+hard-sigmoid and hard-swish in "The rest of the family" (``book/activation-family.md``).
 
 Conventions
 -----------
@@ -49,14 +50,129 @@ GELU_TANH_CUBIC = 0.044715
 #: The slope of the sigmoid approximation of GELU, ``x sigmoid(1.702 x)`` (same paper).
 GELU_SIGMOID_SLOPE = 1.702
 
-_SQRT_2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 
 
 def _halves(x: Tensor) -> tuple[Tensor, Tensor]:
     """``(max(x, 0), min(x, 0))``: each branch of a ``torch.where`` gets its own half-line."""
     return x.clamp(min=0), x.clamp(max=0)
+
+
+# --- exact products, for exponentials of products ---------------------------------------
+#
+# ``e^z`` amplifies an absolute error in ``z`` into the same relative error in the result:
+# ``z = x * x`` or ``z = beta * x`` rounded to the nearest float is off by up to half a unit
+# of ``z``'s last place, which at ``z = -700`` is some 350 units in the last place of
+# ``e^z``. Veltkamp's split and Dekker's product give the rounding error of a product
+# exactly, as a second float, so that ``e^z = e^hi * e^lo`` keeps every digit.
+
+_SPLITTERS = {torch.float64: 134217729.0, torch.float32: 4097.0}  # 2^27 + 1, 2^12 + 1
+#: Beyond this magnitude the split's intermediate could overflow; the exponentials that use
+#: it have long under- or overflowed there, so inputs are clamped to it.
+_SPLIT_LIMIT = {torch.float64: 1e150, torch.float32: 1e15}
+
+
+def _split(a: Tensor) -> tuple[Tensor, Tensor]:
+    """``a = high + low`` exactly, each with half of the significand's bits (Veltkamp)."""
+    c = _SPLITTERS[a.dtype] * a
+    high = c - (c - a)
+    return high, a - high
+
+
+def _two_product(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """``a * b = product + error`` exactly, ``product`` the rounded product (Dekker).
+
+    Other dtypes than float32 and float64 get the rounded product and a zero error.
+    """
+    product = a * b
+    if a.dtype not in _SPLITTERS:
+        return product, torch.zeros_like(product)
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(b)
+    error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    return product, error
+
+
+def _bounded(x: Tensor, limit: float) -> Tensor:
+    return x.clamp(-limit, limit)
+
+
+def _exp_minus_half_square(x: Tensor) -> Tensor:
+    """``e^(-x^2/2)`` with ``x^2`` exact as ``high + low``: ``e^(-high/2) e^(-low/2)``."""
+    limit = 40.0 if x.dtype == torch.float64 else 20.0  # e^(-limit^2/2) is 0 in the dtype
+    x = _bounded(x, limit)
+    high, low = _two_product(x, x)
+    return torch.exp(-0.5 * high) * torch.exp(-0.5 * low)
+
+
+def _times_constant(high: Tensor, low: Tensor, constant: float) -> tuple[Tensor, Tensor]:
+    """``(high + low) * constant`` as an exact-enough ``(high, low)`` pair.
+
+    ``constant`` is a Python float (float64); in float32 it is split into the float32 nearest
+    to it and the float32 nearest to the remainder, so that its digits beyond float32 count.
+    """
+    c_high = float(torch.tensor(constant, dtype=high.dtype)) if high.dtype in _SPLITTERS else constant
+    c_low = constant - c_high
+    product, error = _two_product(high, torch.full_like(high, c_high))
+    return product, error + low * c_high + high * c_low
+
+
+def _scaled(x: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """``beta * x`` as an exact ``(high, low)`` pair (``low = 0`` when ``beta`` is 1)."""
+    if beta == 1.0:
+        return x, torch.zeros_like(x)
+    limit = _SPLIT_LIMIT.get(x.dtype)
+    bounded = x if limit is None else _bounded(x, limit / max(1.0, abs(beta)))
+    return _times_constant(bounded, torch.zeros_like(x), beta)
+
+
+#: Below this exponent ``e^z`` is subnormal in the dtype (fewer significant bits): a product
+#: ``a e^z`` that is itself normal then has to be computed as ``e^(z + log|a|)``.
+_SUBNORMAL_EXPONENT = {torch.float64: -708.0, torch.float32: -87.0}
+
+
+def _two_sum(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """``a + b = total + error`` exactly (Knuth)."""
+    total = a + b
+    b_virtual = total - a
+    return total, (a - (total - b_virtual)) + (b - b_virtual)
+
+
+def _in_tail(high: Tensor) -> Tensor:
+    return high < _SUBNORMAL_EXPONENT.get(high.dtype, -math.inf)
+
+
+def _times_exp_tail(factor: Tensor, high: Tensor, low: Tensor) -> Tensor:
+    """``factor * e^(high + low)`` where ``e^high`` is subnormal, as ``±e^(high + low + log|factor|)``.
+
+    Only used where :func:`_in_tail` holds; elsewhere its inputs are replaced by harmless
+    ones, so that neither branch of the caller's ``torch.where`` makes a NaN slope.
+    """
+    tail = _in_tail(high)
+    low = low.clamp(-1, 1)  # larger only where |high| is so large that the result is 0
+    safe_factor = torch.where(tail & (factor != 0), factor, torch.ones_like(factor))
+    safe_high = torch.where(tail, high, torch.zeros_like(high))
+    total, error = _two_sum(safe_high, torch.log(safe_factor.abs()))
+    value = torch.exp(total) * torch.exp(error + low)
+    return torch.where(safe_factor < 0, -value, value) * (factor != 0).to(factor.dtype)
+
+
+def _sigmoid_pair(high: Tensor, low: Tensor) -> Tensor:
+    """``sigmoid(high + low)`` for a pair from :func:`_two_product` (``|low| <= ulp(high)/2``)."""
+    pos, neg = _halves(high)
+    low = low.clamp(-1, 1)  # larger only where |high| is so large that sigmoid is 0 or 1
+    e_neg = torch.exp(neg) * torch.exp(torch.where(high < 0, low, torch.zeros_like(low)))
+    e_pos = torch.exp(-pos) * torch.exp(torch.where(high >= 0, -low, torch.zeros_like(low)))
+    return torch.where(high >= 0, 1 / (1 + e_pos), e_neg / (1 + e_neg))
+
+
+def _d_sigmoid_pair(high: Tensor, low: Tensor) -> Tensor:
+    """``sigmoid'(high + low) = e / (1 + e)^2`` with ``e = e^-|high + low|``."""
+    sign = torch.where(high >= 0, torch.ones_like(high), -torch.ones_like(high))
+    e = torch.exp(-high.abs()) * torch.exp(-sign * low.clamp(-1, 1))
+    return e / (1 + e) ** 2
 
 
 # --- sigmoid --------------------------------------------------------------------------------
@@ -117,7 +233,10 @@ def lecun_tanh(x: Tensor) -> Tensor:
 
 def d_lecun_tanh(x: Tensor) -> Tensor:
     """``1.7159 (2/3) (1 - tanh(2x/3)^2)``."""
-    return LECUN_SCALE * LECUN_GAIN * d_tanh(LECUN_GAIN * x)
+    high, low = _scaled(x, LECUN_GAIN)
+    sign = torch.where(high >= 0, torch.ones_like(high), -torch.ones_like(high))
+    e = torch.exp(-2 * high.abs()) * torch.exp(-2 * sign * low)  # e^(-2|2x/3|), the product exact
+    return LECUN_SCALE * LECUN_GAIN * (4 * e / (1 + e) ** 2)
 
 
 # --- the ReLU family ------------------------------------------------------------------------
@@ -159,13 +278,22 @@ def d_elu(x: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def normal_cdf(x: Tensor) -> Tensor:
-    """``Phi(x)``, the standard normal CDF, as ``erfc(-x/sqrt 2) / 2``: exact digits in the left tail too."""
-    return 0.5 * torch.special.erfc(-x / _SQRT_2)
+    """``Phi(x)``, the standard normal CDF, to the last digits in both tails.
+
+    For ``x >= -1`` it is ``erfc(-x/sqrt 2) / 2``. For ``x < -1`` that form loses digits: the
+    rounding of ``x/sqrt 2`` is amplified ``x^2`` times by ``erfc`` (some 500 units in the last
+    place at ``x = -32``). There it is ``erfcx(-x/sqrt 2) e^(-x^2/2) / 2``: ``erfcx`` is
+    insensitive to the rounding of its argument and ``e^(-x^2/2)`` is taken from ``x^2``
+    split exactly into two floats (see :func:`normal_pdf`).
+    """
+    far = x.clamp(max=-1.0)
+    left = 0.5 * torch.special.erfcx(-far * _INV_SQRT_2) * _exp_minus_half_square(far)
+    return torch.where(x >= -1.0, 0.5 * torch.special.erfc(-x.clamp(min=-1.0) * _INV_SQRT_2), left)
 
 
 def normal_pdf(x: Tensor) -> Tensor:
-    """``phi(x) = e^(-x^2/2) / sqrt(2 pi)``."""
-    return torch.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    """``phi(x) = e^(-x^2/2) / sqrt(2 pi)``, with ``x^2`` split exactly (no loss in the tails)."""
+    return _exp_minus_half_square(x) * _INV_SQRT_2PI
 
 
 def gelu(x: Tensor) -> Tensor:
@@ -178,34 +306,59 @@ def d_gelu(x: Tensor) -> Tensor:
     return normal_cdf(x) + x * normal_pdf(x)
 
 
-def _gelu_tanh_inner(x: Tensor) -> Tensor:
-    return _SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x**3)
+def _gelu_tanh_exponent(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``2u = 2 sqrt(2/pi) (x + 0.044715 x^3)`` as a ``(high, low)`` pair carried in double length.
+
+    In the left tail ``sigmoid(2u) = e^(2u)`` turns the rounding errors of the cubic into
+    relative errors of the result, hundreds of units in the last place; carried as pairs,
+    they stay below one.
+    """
+    limit = 1e100 if x.dtype == torch.float64 else 1e12  # 2u has long saturated the sigmoid
+    x = _bounded(x, limit)
+    square, square_error = _two_product(x, x)
+    cube, cube_error = _two_product(square, x)
+    cube_error = cube_error + square_error * x
+    term, term_error = _times_constant(cube, cube_error, GELU_TANH_CUBIC)
+    inner, inner_error = _two_sum(x, term)
+    return _times_constant(inner, inner_error + term_error, 2 * _SQRT_2_OVER_PI)
 
 
 def gelu_tanh(x: Tensor) -> Tensor:
     """GELU's tanh approximation ``x (1 + tanh(u)) / 2``, ``u = sqrt(2/pi) (x + 0.044715 x^3)``.
 
     Computed as ``x sigmoid(2u)`` (the same number, since ``(1 + tanh u) / 2 = sigmoid(2u)``),
-    which avoids the cancellation in ``1 + tanh(u)`` for very negative ``u``.
+    which avoids the cancellation in ``1 + tanh(u)`` for very negative ``u``; ``2u`` is
+    carried in double length (see :func:`_gelu_tanh_exponent`).
     """
-    return x * sigmoid(2 * _gelu_tanh_inner(x))
+    high, low = _gelu_tanh_exponent(x)
+    return torch.where(_in_tail(high), _times_exp_tail(x, high, low), x * _sigmoid_pair(high, low))
 
 
 def d_gelu_tanh(x: Tensor) -> Tensor:
     """``sigmoid(2u) + 2 x sigmoid'(2u) u'`` with ``u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)``."""
-    u = _gelu_tanh_inner(x)
+    high, low = _gelu_tanh_exponent(x)
     du = _SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_CUBIC * x * x)
-    return sigmoid(2 * u) + 2 * x * d_sigmoid(2 * u) * du
+    body = _sigmoid_pair(high, low) + 2 * x * _d_sigmoid_pair(high, low) * du
+    return torch.where(_in_tail(high), _times_exp_tail(1 + 2 * x * du, high, low), body)
 
 
 def swish(x: Tensor, beta: float = 1.0) -> Tensor:
-    """Swish ``x sigmoid(beta x)``: SiLU at ``beta = 1``, near GELU at ``beta = 1.702``, ReLU as ``beta -> inf``."""
-    return x * sigmoid(beta * x)
+    """Swish ``x sigmoid(beta x)``: SiLU at ``beta = 1``, near GELU at ``beta = 1.702``, ReLU as ``beta -> inf``.
+
+    ``beta x`` is kept exact (as two floats) before the exponential: in the left tail the
+    rounding of the product would otherwise cost hundreds of units in the last place. Where
+    ``sigmoid(beta x) = e^(beta x)`` (to the last digit) is subnormal, the product with ``x``
+    is taken in the exponent.
+    """
+    high, low = _scaled(x, beta)
+    return torch.where(_in_tail(high), _times_exp_tail(x, high, low), x * _sigmoid_pair(high, low))
 
 
 def d_swish(x: Tensor, beta: float = 1.0) -> Tensor:
-    """``sigmoid(beta x) + beta x sigmoid'(beta x)``."""
-    return sigmoid(beta * x) + beta * x * d_sigmoid(beta * x)
+    """``sigmoid(beta x) + beta x sigmoid'(beta x)``; in the far left tail ``(1 + beta x) e^(beta x)``."""
+    high, low = _scaled(x, beta)
+    body = _sigmoid_pair(high, low) + high * _d_sigmoid_pair(high, low)
+    return torch.where(_in_tail(high), _times_exp_tail(1 + high, high, low), body)
 
 
 def silu(x: Tensor) -> Tensor:
@@ -305,13 +458,200 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
 
     For ``z = beta x >= 0`` it is ``z + log1p(e^-z)``, for ``z < 0`` ``log1p(e^z)``: the
     exponent is never positive. Unlike ``torch.nn.functional.softplus`` there is no
-    ``threshold`` switch to the identity: no switch is needed.
+    ``threshold`` switch to the identity: no switch is needed. ``beta x`` is kept exact
+    (two floats), since the left tail ``e^z`` would amplify its rounding.
     """
-    z = beta * x
-    pos, neg = _halves(z)
-    return torch.where(z >= 0, pos + torch.log1p(torch.exp(-pos)), torch.log1p(torch.exp(neg))) / beta
+    high, low = _scaled(x, beta)
+    pos, neg = _halves(high)
+    low_neg = torch.where(high < 0, low, torch.zeros_like(low))
+    low_pos = torch.where(high >= 0, low, torch.zeros_like(low))
+    right = pos + (low_pos + torch.log1p(torch.exp(-pos) * torch.exp(-low_pos)))
+    left = torch.log1p(torch.exp(neg) * torch.exp(low_neg))
+    return torch.where(high >= 0, right, left) / beta
 
 
 def d_softplus(x: Tensor, beta: float = 1.0) -> Tensor:
     """``softplus'(x) = sigmoid(beta x)``."""
-    return sigmoid(beta * x)
+    return _sigmoid_pair(*_scaled(x, beta))
+
+
+# --- the rest of the family -----------------------------------------------------------------
+# Taught in the chapter "The rest of the family" (book/activation-family.md).
+
+#: PyTorch's defaults: ``nn.PReLU``'s initial slope, ``nn.RReLU``'s sampling interval.
+PRELU_INIT = 0.25
+RRELU_LOWER = 1.0 / 8.0
+RRELU_UPPER = 1.0 / 3.0
+
+
+def prelu(x: Tensor, a: float | Tensor = PRELU_INIT) -> Tensor:
+    """PReLU: ``x`` for ``x > 0``, ``a x`` otherwise, with ``a`` learned (He et al., 2015).
+
+    The function is Leaky ReLU's; what differs is that ``a`` is a parameter the network
+    trains (one per layer, or one per channel). ``a`` may be a float or a tensor that
+    broadcasts against ``x`` (``nn.PReLU(num_parameters=C)`` holds one per channel of
+    dimension 1; pass it shaped for broadcasting).
+    """
+    return torch.where(x > 0, x, a * x)
+
+
+def d_prelu(x: Tensor, a: float | Tensor = PRELU_INIT) -> Tensor:
+    """``df/dx``: 1 for ``x > 0``, ``a`` otherwise (``a`` at the kink, as PyTorch)."""
+    return torch.where(x > 0, torch.ones_like(x), a * torch.ones_like(x))
+
+
+def d_prelu_da(x: Tensor) -> Tensor:
+    """``df/da``: the slope with respect to the learned parameter, ``min(x, 0)`` element-wise.
+
+    The gradient that trains ``a`` is the sum of ``upstream * min(x, 0)`` over everything
+    that shares it: only the negative inputs move it.
+    """
+    return x.clamp(max=0)
+
+
+def rrelu_eval_slope(lower: float = RRELU_LOWER, upper: float = RRELU_UPPER) -> float:
+    """The fixed negative slope of RReLU at evaluation time: the mean ``(lower + upper) / 2``."""
+    return (lower + upper) / 2
+
+
+def rrelu(
+    x: Tensor,
+    lower: float = RRELU_LOWER,
+    upper: float = RRELU_UPPER,
+    *,
+    training: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """RReLU (Xu et al., 2015): Leaky ReLU whose negative slope is random while training.
+
+    In training mode every negative element gets its own slope drawn uniformly from
+    ``[lower, upper]`` (a fresh draw at every call, like dropout's mask); at evaluation time
+    the slope is the mean of that interval, :func:`rrelu_eval_slope` (11/48 with PyTorch's
+    defaults), and the function is Leaky ReLU with that slope.
+    """
+    return torch.where(x > 0, x, rrelu_slopes(x, lower, upper, training=training, generator=generator) * x)
+
+
+def rrelu_slopes(
+    x: Tensor,
+    lower: float = RRELU_LOWER,
+    upper: float = RRELU_UPPER,
+    *,
+    training: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The slope RReLU applies to each element of ``x`` where ``x <= 0`` (1 where ``x > 0``)."""
+    if not training:
+        slopes = torch.full_like(x, rrelu_eval_slope(lower, upper))
+    else:
+        u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        slopes = lower + (upper - lower) * u
+    return torch.where(x > 0, torch.ones_like(x), slopes)
+
+
+def d_rrelu(x: Tensor, lower: float = RRELU_LOWER, upper: float = RRELU_UPPER) -> Tensor:
+    """The evaluation-mode slope: 1 for ``x > 0``, ``(lower + upper) / 2`` otherwise.
+
+    In training mode the slope of each element is the one drawn for it in the forward pass
+    (:func:`rrelu_slopes`); it has no closed form of ``x`` alone.
+    """
+    return d_leaky_relu(x, rrelu_eval_slope(lower, upper))
+
+
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """CELU (Barron, 2017): ``x`` for ``x > 0``, ``alpha (e^(x/alpha) - 1)`` otherwise.
+
+    ELU with the exponent divided by ``alpha``: the slope at ``0^-`` is then 1 for every
+    ``alpha``, so the function is continuously differentiable whatever ``alpha`` (ELU is only
+    for ``alpha = 1``, where the two coincide).
+    """
+    if alpha == 0:
+        raise ValueError("CELU needs a non-zero alpha")
+    _, neg = _halves(x)
+    return torch.where(x > 0, x, alpha * torch.expm1(neg / alpha))
+
+
+def d_celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """1 for ``x > 0``, ``e^(x/alpha) = celu(x)/alpha + 1`` otherwise (1 at the kink)."""
+    _, neg = _halves(x)
+    return torch.where(x > 0, torch.ones_like(x), torch.exp(neg / alpha))
+
+
+def _tanh_softplus(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``(tanh(softplus(x)), 1 - tanh(softplus(x)))`` without cancellation or overflow.
+
+    With ``e = e^x``, ``tanh(log(1 + e)) = (e^2 + 2e) / (e^2 + 2e + 2)``. For ``x <= 0`` it is
+    computed as written (``n = e (e + 2)``, result ``n / (n + 2)``, complement ``2 / (n + 2)``);
+    for ``x > 0`` with ``u = e^-x``: ``(1 + 2u) / (1 + 2u + 2u^2)``, complement
+    ``2u^2 / (1 + 2u + 2u^2)``. No exponential of a positive number, no ``1 - t``.
+    """
+    pos, neg = _halves(x)
+    e = torch.exp(neg)
+    n = e * (e + 2)
+    u = torch.exp(-pos)
+    d = 1 + 2 * u + 2 * u * u
+    value = torch.where(x > 0, (1 + 2 * u) / d, n / (n + 2))
+    complement = torch.where(x > 0, 2 * u * u / d, 2 / (n + 2))
+    return value, complement
+
+
+def mish(x: Tensor) -> Tensor:
+    """Mish (Misra, 2019): ``x tanh(softplus(x))``; its minimum is about -0.31, near ``x = -1.19``.
+
+    In the far left tail ``tanh(softplus(x)) = e^x`` to the last digit, and the product with
+    ``x`` is taken in the exponent where ``e^x`` is subnormal (as in :func:`swish`).
+    """
+    zero = torch.zeros_like(x)
+    return torch.where(_in_tail(x), _times_exp_tail(x, x, zero), x * _tanh_softplus(x)[0])
+
+
+def d_mish(x: Tensor) -> Tensor:
+    """``tanh(sp(x)) + x sech^2(sp(x)) sigmoid(x)``, ``sp`` the softplus and ``sech^2 = (1 - t)(1 + t)``."""
+    t, one_minus_t = _tanh_softplus(x)
+    body = t + x * sigmoid(x) * one_minus_t * (1 + t)
+    return torch.where(_in_tail(x), _times_exp_tail(1 + x, x, torch.zeros_like(x)), body)
+
+
+def relu6(x: Tensor) -> Tensor:
+    """``min(max(0, x), 6)``: ReLU capped at 6 (MobileNetV2's activation, Sandler et al., 2018)."""
+    return _capped(x, 0.0, 6.0)
+
+
+def _capped(x: Tensor, low: float, high: float) -> Tensor:
+    """``min(max(x, low), high)`` whose autograd slope is 0 at both ends (``clamp``'s is 1 there), as PyTorch's."""
+    return torch.where(x <= low, torch.full_like(x, low), torch.where(x >= high, torch.full_like(x, high), x))
+
+
+def d_relu6(x: Tensor) -> Tensor:
+    """1 for ``0 < x < 6``, else 0 (PyTorch's convention: 0 at both kinks)."""
+    return ((x > 0) & (x < 6)).to(x.dtype)
+
+
+def hard_sigmoid(x: Tensor) -> Tensor:
+    """``relu6(x + 3) / 6``: 0 up to -3, a line of slope 1/6 through (0, 1/2), 1 from 3 on.
+
+    PyTorch's ``hardsigmoid`` (MobileNetV3's, Howard et al., 2019). Computed as
+    ``(x + 3) / 6``, not ``x / 6 + 1/2``: near ``x = -3`` the second form cancels.
+    """
+    zero, one = torch.zeros_like(x), torch.ones_like(x)
+    return torch.where(x <= -3, zero, torch.where(x >= 3, one, (x + 3) / 6))
+
+
+def d_hard_sigmoid(x: Tensor) -> Tensor:
+    """1/6 for ``-3 < x < 3``, else 0 (0 at both kinks, as PyTorch)."""
+    return ((x > -3) & (x < 3)).to(x.dtype) / 6
+
+
+def hard_swish(x: Tensor) -> Tensor:
+    """``x relu6(x + 3) / 6`` (Howard et al., 2019): Swish with the sigmoid made piecewise linear."""
+    middle = x * (x + 3) / 6
+    return torch.where(x <= -3, torch.zeros_like(x), torch.where(x >= 3, x, middle))
+
+
+def d_hard_swish(x: Tensor) -> Tensor:
+    """0 for ``x <= -3``, ``(2x + 3) / 6`` for ``-3 < x < 3``, 1 for ``x >= 3`` (as PyTorch).
+
+    ``(2x + 3) / 6`` rather than ``x/3 + 1/2``, which cancels near its zero at ``x = -1.5``.
+    """
+    middle = (2 * x + 3) / 6
+    return torch.where(x <= -3, torch.zeros_like(x), torch.where(x >= 3, torch.ones_like(x), middle))

@@ -31,6 +31,29 @@ class ScaledTanh(nn.Module):
         return f"a={self.a:g}, b={self.b:g}"
 
 
+class Swish(nn.Module):
+    """Swish ``x sigmoid(beta x)`` with ``beta`` a trained parameter (Ramachandran et al., 2017).
+
+    PyTorch has no module for it (``nn.SiLU`` is ``beta = 1``, fixed). With
+    ``trainable=False`` ``beta`` is a fixed number. Taught in the chapter "The rest of the
+    family" (``book/activation-family.md``).
+    """
+
+    def __init__(self, beta: float = 1.0, *, trainable: bool = True) -> None:
+        super().__init__()
+        value = torch.tensor(float(beta))
+        if trainable:
+            self.beta = nn.Parameter(value)
+        else:
+            self.register_buffer("beta", value)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * torch.sigmoid(self.beta * x)
+
+    def extra_repr(self) -> str:
+        return f"beta={float(self.beta):g}, trainable={isinstance(self.beta, nn.Parameter)}"
+
+
 ACTIVATION_MODULES: dict[str, type[nn.Module] | None] = {
     "linear": nn.Identity,
     "sigmoid": nn.Sigmoid,
@@ -43,6 +66,14 @@ ACTIVATION_MODULES: dict[str, type[nn.Module] | None] = {
     "softplus": nn.Softplus,
     "softsign": nn.Softsign,
     "lecun_tanh": ScaledTanh,
+    "prelu": nn.PReLU,
+    "rrelu": nn.RReLU,
+    "celu": nn.CELU,
+    "mish": nn.Mish,
+    "relu6": nn.ReLU6,
+    "hard_sigmoid": nn.Hardsigmoid,
+    "hard_swish": nn.Hardswish,
+    "swish": Swish,
 }
 
 

@@ -1,6 +1,7 @@
 """The course's activations in one table: each one's function, derivative, PyTorch names and measured properties.
 
-Taught in the chapter "Choosing an activation" (``book/comparison.md``: the comparison table);
+Taught in the chapters "Choosing an activation" (``book/comparison.md``: the comparison table) and
+"The rest of the family" (``book/activation-family.md``: its table);
 every chapter of the part "The activation functions" reads its activation's record, and the
 exercise on derivatives is checked through :func:`derivative`.
 
@@ -17,6 +18,9 @@ Adding an activation
    :data:`actgrader.reference.models.ACTIVATION_MODULES`.
 4. In ``tests/reference/test_activations.py``: its ``PAIRS`` entry, its closed forms in
    ``_exact`` and its row of properties (a test fails until the row is there).
+5. In ``tests/reference/test_accuracy.py``: its exact form (mpmath) in ``CASES``, for ``f``
+   and ``f'`` (a test fails until every public function of ``formulas`` is measured); both
+   must be within a few units in the last place in float32 and float64.
 """
 
 from __future__ import annotations
@@ -46,13 +50,24 @@ from actgrader.reference.analysis import (
 from actgrader.reference.formulas import (
     LECUN_GAIN,
     LECUN_SCALE,
+    PRELU_INIT,
+    RRELU_LOWER,
+    RRELU_UPPER,
     Fn,
+    celu,
+    d_celu,
     d_elu,
     d_gelu,
     d_gelu_tanh,
+    d_hard_sigmoid,
+    d_hard_swish,
     d_leaky_relu,
     d_lecun_tanh,
+    d_mish,
+    d_prelu,
     d_relu,
+    d_relu6,
+    d_rrelu,
     d_sigmoid,
     d_silu,
     d_softmax_one_logit,
@@ -62,9 +77,16 @@ from actgrader.reference.formulas import (
     elu,
     gelu,
     gelu_tanh,
+    hard_sigmoid,
+    hard_swish,
     leaky_relu,
     lecun_tanh,
+    mish,
+    prelu,
     relu,
+    relu6,
+    rrelu,
+    rrelu_eval_slope,
     sigmoid,
     silu,
     softmax_one_logit,
@@ -318,6 +340,96 @@ ACTIVATIONS: dict[str, ActivationInfo] = {
             torch_functional="torch.nn.functional.softplus",
             torch_reference=_F.softplus,
             page="softsign-softplus",
+        ),
+        ActivationInfo(
+            name="prelu",
+            label="PReLU",
+            fn=prelu,
+            derivative=d_prelu,
+            formula=r"x \text{ if } x > 0 \text{ else } a x,\ a \text{ learned}",
+            derivative_formula=r"1 \text{ if } x > 0 \text{ else } a",
+            torch_module="torch.nn.PReLU",
+            torch_functional="torch.nn.functional.prelu",
+            torch_reference=lambda x: _F.prelu(x, x.new_full((1,), PRELU_INIT)),
+            page="activation-family",
+            torch_kwargs={"init": PRELU_INIT},
+            note=f"a = {PRELU_INIT:g}, PyTorch's initial value; training moves it",
+        ),
+        ActivationInfo(
+            name="rrelu",
+            label="RReLU",
+            fn=rrelu,
+            derivative=d_rrelu,
+            formula=r"x \text{ if } x > 0 \text{ else } a x,\ a \sim U(l, u) \text{ in training}",
+            derivative_formula=r"1 \text{ if } x > 0 \text{ else } \tfrac{l + u}{2} \text{ (eval)}",
+            torch_module="torch.nn.RReLU",
+            torch_functional="torch.nn.functional.rrelu",
+            torch_reference=lambda x: _F.rrelu(x, RRELU_LOWER, RRELU_UPPER, training=False),
+            page="activation-family",
+            torch_kwargs={"lower": RRELU_LOWER, "upper": RRELU_UPPER},
+            note=f"evaluation mode: slope (l + u)/2 = {rrelu_eval_slope():.4f}",
+        ),
+        ActivationInfo(
+            name="celu",
+            label="CELU",
+            fn=celu,
+            derivative=d_celu,
+            formula=r"x \text{ if } x > 0 \text{ else } \alpha (e^{x/\alpha} - 1)",
+            derivative_formula=r"1 \text{ if } x > 0 \text{ else } e^{x/\alpha}",
+            torch_module="torch.nn.CELU",
+            torch_functional="torch.nn.functional.celu",
+            torch_reference=lambda x: _F.celu(x, 1.0),
+            page="activation-family",
+            torch_kwargs={"alpha": 1.0},
+            note="α = 1, where it equals ELU",
+        ),
+        ActivationInfo(
+            name="mish",
+            label="Mish",
+            fn=mish,
+            derivative=d_mish,
+            formula=r"x \tanh(\operatorname{softplus}(x))",
+            derivative_formula=r"\tanh(s) + x\,\sigma(x)\,(1 - \tanh^2 s),\ s = \operatorname{softplus}(x)",
+            torch_module="torch.nn.Mish",
+            torch_functional="torch.nn.functional.mish",
+            torch_reference=_F.mish,
+            page="activation-family",
+        ),
+        ActivationInfo(
+            name="relu6",
+            label="ReLU6",
+            fn=relu6,
+            derivative=d_relu6,
+            formula=r"\min(\max(0, x), 6)",
+            derivative_formula=r"[0 < x < 6]",
+            torch_module="torch.nn.ReLU6",
+            torch_functional="torch.nn.functional.relu6",
+            torch_reference=_F.relu6,
+            page="activation-family",
+        ),
+        ActivationInfo(
+            name="hard_sigmoid",
+            label="hard-sigmoid",
+            fn=hard_sigmoid,
+            derivative=d_hard_sigmoid,
+            formula=r"\operatorname{ReLU6}(x + 3) / 6",
+            derivative_formula=r"\tfrac{1}{6} [-3 < x < 3]",
+            torch_module="torch.nn.Hardsigmoid",
+            torch_functional="torch.nn.functional.hardsigmoid",
+            torch_reference=_F.hardsigmoid,
+            page="activation-family",
+        ),
+        ActivationInfo(
+            name="hard_swish",
+            label="hard-swish",
+            fn=hard_swish,
+            derivative=d_hard_swish,
+            formula=r"x \operatorname{ReLU6}(x + 3) / 6",
+            derivative_formula=r"0,\ \tfrac{2x + 3}{6},\ 1 \text{ for } x \le -3,\ |x| < 3,\ x \ge 3",
+            torch_module="torch.nn.Hardswish",
+            torch_functional="torch.nn.functional.hardswish",
+            torch_reference=_F.hardswish,
+            page="activation-family",
         ),
     ]
 }

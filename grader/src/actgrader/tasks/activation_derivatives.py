@@ -1,9 +1,11 @@
-"""Task ``activation_derivatives``: the slopes f'(x) of nine activations, from their closed forms.
+"""Task ``activation_derivatives``: the slopes f'(x) of sixteen activations, from their closed forms.
 
 The learner writes ``derivative(name, x)`` for the names in :data:`NAMES` (Leaky ReLU with
-alpha = 0.01, ELU with alpha = 1, the exact GELU); each is compared with
+alpha = 0.01, ELU and CELU with alpha = 1, the exact GELU, PReLU at PyTorch's initial
+a = 0.25, RReLU in evaluation mode); each is compared with
 :func:`actgrader.reference.registry.derivative` on grids that reach ±1e4 and include the
-kink at 0, in float32 and float64. At the kink the slope is PyTorch's convention, the left one.
+kink at 0 (and ReLU6's, hard-sigmoid's and hard-swish's at ±3 and 6), in float32 and float64.
+At a kink the slope is PyTorch's convention.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from actgrader.grading import CaseContext, Task
 from actgrader.grading.answer import Answer
 from actgrader.reference import formulas as ref
 from actgrader.reference import naive, registry
-from actgrader.tasks._stability import LOOSE, Known, at_x, grid, judge
+from actgrader.tasks._stability import LOOSE, MAGNITUDES, Known, Tolerance, at_x, grid, judge
 
 TASK = Task(
     "activation_derivatives",
-    "The derivatives of nine activations",
+    "The derivatives of sixteen activations",
     answer="derivative",
     reference=registry.derivative,
     section="comparison#sec-comparison-table",
 )
 
-NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softsign")
+CLASSIC: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softsign")
+#: The members of the chapter "The rest of the family" that have a closed-form slope.
+FAMILY: tuple[str, ...] = ("prelu", "rrelu", "celu", "mish", "relu6", "hard_sigmoid", "hard_swish")
+NAMES: tuple[str, ...] = CLASSIC + FAMILY
 LEAKY_ALPHA = 0.01
+#: The kinks of the piecewise-linear members, added to the public grids of their case.
+PIECEWISE_KINKS: tuple[float, ...] = (1.5, 3.0, 6.0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,13 @@ SECTIONS: dict[str, Where] = {
     "silu": Where("gelu-silu#sec-silu-definition", "gelu-silu#sec-gelu-silu-stability"),
     "softplus": Where("softsign-softplus#sec-softplus", "softsign-softplus#sec-softplus-stability"),
     "softsign": Where("softsign-softplus#sec-softsign", "softsign-softplus#sec-softsign"),
+    "prelu": Where("activation-family#sec-family-prelu", "activation-family#sec-family-prelu"),
+    "rrelu": Where("activation-family#sec-family-rrelu", "activation-family#sec-family-rrelu"),
+    "celu": Where("activation-family#sec-family-celu", "activation-family#sec-family-celu"),
+    "mish": Where("activation-family#sec-family-mish", "activation-family#sec-family-mish"),
+    "relu6": Where("activation-family#sec-family-hard", "activation-family#sec-family-hard"),
+    "hard_sigmoid": Where("activation-family#sec-family-hard", "activation-family#sec-family-hard"),
+    "hard_swish": Where("activation-family#sec-family-hard", "activation-family#sec-family-hard"),
 }
 
 
@@ -113,6 +127,54 @@ MESSAGES: dict[str, str] = {
         "softsign'(x) = 1 / (1 + |x|)^2, with |x|: without it the slope is wrong (and infinite at "
         "x = -1) for negative x."
     ),
+    "prelu:sides_swapped": (
+        f"PReLU's learned slope a = {ref.PRELU_INIT:g} belongs to the negative side: the slope is 1 for x > 0 "
+        "and a for x <= 0."
+    ),
+    "prelu:leaky_default": (
+        f"PReLU's slope for x <= 0 is its parameter a, here PyTorch's initial a = {ref.PRELU_INIT:g} "
+        "(nn.PReLU(init=0.25)), not Leaky ReLU's default 0.01."
+    ),
+    "prelu:slope_wrt_a": (
+        "min(x, 0) is PReLU's slope with respect to its parameter a (what trains a); the exercise asks for "
+        "the slope with respect to x: 1 for x > 0, a otherwise."
+    ),
+    "rrelu:end_of_interval": (
+        "In evaluation mode RReLU's slope for x <= 0 is the middle of [lower, upper], "
+        f"(1/8 + 1/3) / 2 = 11/48 = {ref.rrelu_eval_slope():.4f}, not an end of the interval."
+    ),
+    "rrelu:leaky_default": (
+        f"RReLU's evaluation slope is (lower + upper) / 2 = 11/48 = {ref.rrelu_eval_slope():.4f}, "
+        "not Leaky ReLU's 0.01."
+    ),
+    "celu:relu": "CELU's slope for x <= 0 is e^(x/alpha), not 0: that is ReLU's.",
+    "celu:no_plus_one": "For x <= 0, CELU's slope is e^(x/alpha) = CELU(x)/alpha + 1: the + 1 is missing.",
+    "mish:gate_only": (
+        "Mish(x) = x tanh(softplus(x)) is a product: its slope is tanh(s) + x sigma(x) (1 - tanh(s)^2) "
+        "with s = softplus(x), not tanh(s) alone."
+    ),
+    "mish:no_chain_rule": (
+        "The chain rule through softplus is missing: d softplus(x)/dx = sigma(x) multiplies the second "
+        "term, tanh(s) + x sigma(x) (1 - tanh(s)^2)."
+    ),
+    "mish:silu": "That is SiLU's slope; Mish gates x with tanh(softplus(x)), not with sigma(x).",
+    "relu6:relu": "ReLU6 is capped at 6: its slope is 0 for x >= 6 too, not only for x <= 0 (that is ReLU's).",
+    "relu6:kink_at_6": (
+        "At the kink x = 6 PyTorch (and this exercise) uses slope 0: write the condition as x < 6, not x <= 6."
+    ),
+    "hard_sigmoid:everywhere": "hard-sigmoid is flat outside (-3, 3): its slope is 1/6 inside and 0 outside.",
+    "hard_sigmoid:sigmoid": (
+        "That is the sigmoid's slope; hard-sigmoid is piecewise linear, with slope 1/6 on (-3, 3) and 0 elsewhere."
+    ),
+    "hard_sigmoid:kinks": "At the kinks x = -3 and x = 3 PyTorch uses slope 0: write -3 < x < 3, not -3 <= x <= 3.",
+    "hard_swish:unclipped": ("hard-swish's slope is (2x + 3)/6 only on (-3, 3): it is 0 for x <= -3 and 1 for x >= 3."),
+    "hard_swish:gate_only": (
+        "hard-swish(x) = x hard-sigmoid(x) is a product: its slope is hard-sigmoid(x) + x hard-sigmoid'(x), "
+        "(2x + 3)/6 on (-3, 3), not hard-sigmoid(x) alone."
+    ),
+    "hard_swish:kinks": (
+        "At x = -3 and x = 3 PyTorch uses the outer slopes, 0 and 1: write x <= -3 and x >= 3 for the outer pieces."
+    ),
 }
 
 
@@ -152,6 +214,45 @@ def _known(name: str, x: Tensor) -> list[Known]:
             (m["silu:sigmoid_slope"], ref.d_sigmoid(x)),
         ],
         "softplus": [(m["softplus:mirrored"], ref.sigmoid(-x))],
+        "prelu": [
+            (m["prelu:sides_swapped"], torch.where(x > 0, torch.full_like(x, ref.PRELU_INIT), one)),
+            (kink(ref.PRELU_INIT), torch.where(x >= 0, one, torch.full_like(x, ref.PRELU_INIT))),
+            (m["prelu:leaky_default"], ref.d_leaky_relu(x, LEAKY_ALPHA)),
+            (m["prelu:slope_wrt_a"], ref.d_prelu_da(x)),
+        ],
+        "rrelu": [
+            (m["rrelu:end_of_interval"], ref.d_leaky_relu(x, ref.RRELU_LOWER)),
+            (m["rrelu:end_of_interval"], ref.d_leaky_relu(x, ref.RRELU_UPPER)),
+            (m["rrelu:leaky_default"], ref.d_leaky_relu(x, LEAKY_ALPHA)),
+            (kink(ref.rrelu_eval_slope()), torch.where(x >= 0, one, torch.full_like(x, ref.rrelu_eval_slope()))),
+        ],
+        "celu": [
+            (m["celu:relu"], ref.d_relu(x)),
+            (m["celu:no_plus_one"], torch.where(x > 0, one, ref.celu(x))),
+        ],
+        "mish": [
+            (m["mish:gate_only"], torch.tanh(ref.softplus(x))),
+            (m["mish:no_chain_rule"], _mish_without_chain_rule(x)),
+            (m["mish:silu"], ref.d_silu(x)),
+        ],
+        "relu6": [
+            (m["relu6:relu"], ref.d_relu(x)),
+            (m["relu6:kink_at_6"], ((x > 0) & (x <= 6)).to(x.dtype)),
+            (kink(0.0), ((x >= 0) & (x < 6)).to(x.dtype)),
+        ],
+        "hard_sigmoid": [
+            (m["hard_sigmoid:everywhere"], torch.full_like(x, 1 / 6)),
+            (m["hard_sigmoid:sigmoid"], ref.d_sigmoid(x)),
+            (m["hard_sigmoid:kinks"], ((x >= -3) & (x <= 3)).to(x.dtype) / 6),
+        ],
+        "hard_swish": [
+            (m["hard_swish:unclipped"], (2 * x + 3) / 6),
+            (m["hard_swish:gate_only"], ref.hard_sigmoid(x)),
+            (
+                m["hard_swish:kinks"],
+                torch.where(x < -3, torch.zeros_like(x), torch.where(x > 3, one, (2 * x + 3) / 6)),
+            ),
+        ],
         "softsign": [
             (m["softsign:no_square"], 1 / (1 + x.abs())),
             (m["softsign:no_abs"], 1 / (1 + x) ** 2),
@@ -164,13 +265,25 @@ def _known(name: str, x: Tensor) -> list[Known]:
     return known + [(message, values, where) for message, values in per_name[name]]
 
 
+def _mish_without_chain_rule(x: Tensor) -> Tensor:
+    """``tanh(s) + x (1 - tanh(s)^2)``: Mish's slope with softplus' own slope sigma(x) left out."""
+    t = torch.tanh(ref.softplus(x))
+    return t + x * (1 - t * t)
+
+
+#: PyTorch's float64 backward of ``hardsigmoid`` returns the float32 nearest 1/6
+#: (0.16666666716...), 3e-8 away from 1/6: a learner who differentiates ``F.hardsigmoid`` with
+#: autograd is right, so this slope is judged in float64 with a float32-sized tolerance.
+TOLERANCES = {"hard_sigmoid": {**LOOSE, torch.float64: Tolerance(1e-7, 1e-12)}}
+
+
 def _judge(answer: Answer, name: str, x: Tensor) -> None:
     label = registry.ACTIVATIONS[name].label
     judge(
         answer(name, x),
         registry.derivative(name, x),
         name=f"derivative('{name}', x)",
-        tolerance=LOOSE,
+        tolerance=TOLERANCES.get(name, LOOSE),
         describe=at_x(x),
         known=_known(name, x),
         not_finite=(
@@ -219,6 +332,25 @@ def gelu_and_silu(answer: Answer, ctx: CaseContext) -> None:
 def softplus_and_softsign(answer: Answer, ctx: CaseContext) -> None:
     """softplus and softsign"""
     _check_names(answer, ("softplus", "softsign"), grid(torch.float32))
+
+
+@TASK.case(points=1, section="activation-family#sec-family-prelu")
+def learned_and_random_slopes(answer: Answer, ctx: CaseContext) -> None:
+    """PReLU (a = 0.25) and RReLU in evaluation mode"""
+    _check_names(answer, ("prelu", "rrelu"), grid(torch.float32))
+
+
+@TASK.case(points=1, section="activation-family#sec-family-mish")
+def celu_and_mish(answer: Answer, ctx: CaseContext) -> None:
+    """CELU (alpha = 1) and Mish"""
+    _check_names(answer, ("celu", "mish"), grid(torch.float32))
+
+
+@TASK.case(points=1, section="activation-family#sec-family-hard")
+def piecewise_linear(answer: Answer, ctx: CaseContext) -> None:
+    """ReLU6, hard-sigmoid and hard-swish, their kinks at -3, 0, 3 and 6 included"""
+    x = grid(torch.float32, MAGNITUDES + PIECEWISE_KINKS)
+    _check_names(answer, ("relu6", "hard_sigmoid", "hard_swish"), x)
 
 
 @TASK.case(points=1)

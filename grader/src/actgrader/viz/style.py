@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 # One colour per activation, used by every chapter (the Okabe-Ito colour-blind-safe palette,
-# plus grey, brown and olive for the rarer ones). "linear" means no activation.
+# plus grey, brown and olive for the rarer ones, and Paul Tol's muted colours for the rest
+# of the family). "linear" means no activation.
 ACTIVATION_COLORS: Mapping[str, str] = {
     "linear": "#7f7f7f",
     "relu": "#0072b2",
@@ -31,6 +32,15 @@ ACTIVATION_COLORS: Mapping[str, str] = {
     "tanh": "#009e73",
     "softsign": "#999933",
     "softmax": "#000000",
+    "softplus": "#6a3d9a",
+    # the rest of the family (Paul Tol's muted palette, also colour-blind safe)
+    "prelu": "#332288",
+    "rrelu": "#88ccee",
+    "celu": "#a6761d",
+    "mish": "#aa4499",
+    "relu6": "#117733",
+    "hard_sigmoid": "#882255",
+    "hard_swish": "#44aa99",
 }
 TARGET_COLOR = "#000000"
 

@@ -1,0 +1,256 @@
+"""What the batch tests and the grading benchmark share: the course's exercises as learners
+hand them in, and nbgrader driven on the same notebooks.
+
+``tests/batch`` (through ``batch_nb``) and ``bench/grading.py`` both import this module, so
+neither imports the other. ``tools/`` is not a package: put it on ``sys.path`` first.
+
+* :class:`Exercise`: one assignment's release and solution, and the submissions built from
+  them (solved, untouched, partly wrong: :data:`PERTURB`), for every assignment found in
+  ``exercises/`` and ``solutions/`` (:func:`exercises`).
+* :class:`NbgraderCourse`: one throwaway course directory per assignment
+  (``generate_exercises.make_course``: the course config, a copy of ``solutions/``, a
+  gradebook inside it), so that several assignments can be autograded at the same time
+  without sharing a SQLite gradebook. nbgrader shells out to ``alembic``, which
+  ``generate_exercises.nbgrader_env`` puts on ``PATH``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import generate_exercises
+
+from actgrader.batch.notebooks import ReleaseNotebook, load_release
+from actgrader.grading.cases import Task
+from actgrader.tasks import get_task
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "solutions"
+EXERCISES = REPO / "exercises"
+ASSIGNMENT = "forward-propagation"  # the assignment most tests use (the quickest to grade)
+
+
+def _notebook_folders(root: Path) -> set[str]:
+    return {p.name for p in root.iterdir() if p.is_dir() and (p / f"{p.name}.ipynb").is_file()}
+
+
+def assignment_names() -> list[str]:
+    """Every assignment found in exercises/ or solutions/ (a test checks each has both)."""
+    return sorted(_notebook_folders(SOLUTIONS) | _notebook_folders(EXERCISES))
+
+
+def solution_path(assignment: str) -> Path:
+    return SOLUTIONS / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return EXERCISES / assignment / f"{assignment}.ipynb"
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write(path: Path, nb: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path
+
+
+def cell(nb: dict[str, Any], grade_id: str) -> dict[str, Any]:
+    found = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
+    assert len(found) == 1, f"{grade_id}: {len(found)} cells"
+    return found[0]
+
+
+def source(nb: dict[str, Any], grade_id: str) -> str:
+    text = cell(nb, grade_id)["source"]
+    return "".join(text) if isinstance(text, list) else text
+
+
+def learner_solution(grade_id: str, assignment: str = ASSIGNMENT) -> str:
+    """The solution's answer cell as a learner would submit it (solution markers removed)."""
+    lines = source(load(solution_path(assignment)), grade_id).splitlines()
+    return "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def with_answers(base: dict[str, Any], **sources: str) -> dict[str, Any]:
+    """A copy of ``base`` whose answer cells (by grade_id) hold the given sources."""
+    nb = copy.deepcopy(base)
+    for grade_id, text in sources.items():
+        cell(nb, grade_id)["source"] = text
+    return nb
+
+
+def fresh_secret() -> str:
+    return "test-" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One assignment's release and solution, and the submissions the tests build from them."""
+
+    name: str
+
+    @property
+    def release(self) -> ReleaseNotebook:
+        return load_release(release_path(self.name))
+
+    @property
+    def tasks(self) -> list[Task]:
+        return [get_task(t) for t in self.release.task_ids]
+
+    @property
+    def full(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+    def answer_name(self, task_id: str) -> str:
+        return get_task(task_id).answer
+
+    def untouched(self) -> dict[str, Any]:
+        return load(release_path(self.name))
+
+    def solved(self) -> dict[str, Any]:
+        """The release with every answer cell holding the solution and every prose cell some text."""
+        nb = self.untouched()
+        for grade_id in self.release.answer_ids:
+            cell(nb, grade_id)["source"] = learner_solution(grade_id, self.name)
+        for question in self.release.prose:
+            cell(nb, question.grade_id)["source"] = f"My written answer to {question.title}."
+        return nb
+
+    def with_sources(self, base: dict[str, Any], **sources: str) -> dict[str, Any]:
+        return with_answers(base, **sources)
+
+    def perturbed(self, task_ids: list[str] | None = None) -> dict[str, Any]:
+        """The solution with these tasks' answers made partly wrong (see :data:`PERTURB`)."""
+        nb = self.solved()
+        for task in self.tasks:
+            if task_ids is None or task.id in task_ids:
+                grade_id = f"{task.id}_answer"
+                cell(nb, grade_id)["source"] = learner_solution(grade_id, self.name) + "\n" + perturbation(task)
+        return nb
+
+    def standalone_task(self) -> Task:
+        """A task no other answer cell uses (breaking it must leave the others their points)."""
+        answers = {t.id: learner_solution(f"{t.id}_answer", self.name) for t in self.tasks}
+        for task in self.tasks:
+            if not any(task.answer in text for other, text in answers.items() if other != task.id):
+                return task
+        raise AssertionError(f"{self.name}: every task's answer is used by another answer cell")
+
+
+# Appended to an answer cell: the learner's object stays, but the numbers it returns (or
+# holds) are scaled and shifted: every float, and every tensor or array of 10 elements or
+# more. Small tensors, shapes, dtypes and strings are left alone, so some cases still pass
+# and the task earns partial credit.
+PERTURB = """
+def _perturb_{id}(value):
+    import numpy as _np
+    import torch as _torch
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value * 1.5 + 0.25
+    if isinstance(value, _torch.Tensor) and value.is_floating_point() and value.numel() >= 10:
+        return value * 1.5 + 0.25
+    if isinstance(value, _np.ndarray) and value.dtype.kind == "f" and value.size >= 10:
+        return value * 1.5 + 0.25
+    if isinstance(value, (list, tuple)):
+        items = [_perturb_{id}(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        return {{k: _perturb_{id}(v) for k, v in value.items()}}
+    return value
+"""
+
+
+def perturbation(task: Task) -> str:
+    code = PERTURB.format(id=task.id)
+    if task.kind == "value":
+        return code + f"{task.answer} = _perturb_{task.id}({task.answer})\n"
+    return code + (
+        f"_original_{task.id} = {task.answer}\n"
+        f"def {task.answer}(*args, **kwargs):\n"
+        f"    return _perturb_{task.id}(_original_{task.id}(*args, **kwargs))\n"
+    )
+
+
+def exercises() -> list[Exercise]:
+    """The assignments with both a solution and a release (a test fails for any other)."""
+    return [Exercise(n) for n in assignment_names() if solution_path(n).is_file() and release_path(n).is_file()]
+
+
+# ----------------------------------------------------------------------------- nbgrader
+
+TIMESTAMP = "2026-11-22 12:00:00.000000 UTC"
+
+
+@dataclass
+class NbgraderCourse:
+    """A course directory holding one assignment, its submissions and its gradebook."""
+
+    root: Path
+    assignment: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, root: Path, assignment: str, *, cell_timeout: float | None = None) -> NbgraderCourse:
+        generate_exercises.make_course(root)
+        if cell_timeout is not None:
+            with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
+                f.write(f"\nc.ExecutePreprocessor.timeout = {int(cell_timeout)}\n")
+        return cls(root, assignment)
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def submit(self, student: str, nb: dict[str, Any]) -> Path:
+        folder = self.root / "submitted" / student / self.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.assignment}.ipynb"
+        path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+        (folder / "timestamp.txt").write_text(TIMESTAMP)
+        return path
+
+    def run(self, label: str, args: list[str], env: dict[str, str]) -> None:
+        start = time.perf_counter()
+        generate_exercises.run_nbgrader(args, self.root, env=env)
+        self.timings[label] = time.perf_counter() - start
+
+    def generate(self, env: dict[str, str]) -> None:
+        self.run("generate_assignment", ["generate_assignment", self.assignment, "--force"], env)
+
+    def autograde(self, env: dict[str, str]) -> None:
+        self.run("autograde", ["autograde", self.assignment, "--force"], env)
+
+    def task_scores(self) -> dict[str, dict[str, float]]:
+        """student -> task id -> the points nbgrader gave the task's test cell (``<task>_check``)."""
+        from nbgrader.api import Gradebook
+
+        scores: dict[str, dict[str, float]] = {}
+        with Gradebook(self.db_url) as gradebook:
+            for student_dir in sorted((self.root / "submitted").iterdir()):
+                notebook = gradebook.find_submission_notebook(self.assignment, self.assignment, student_dir.name)
+                scores[student_dir.name] = {
+                    grade.name.removesuffix("_check"): float(grade.auto_score or 0.0)
+                    for grade in notebook.grades
+                    if grade.name.endswith("_check")
+                }
+        return scores
+
+
+def nbgrader_version() -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "--version"], capture_output=True, text=True, check=False, timeout=120
+    )
+    return (done.stdout or done.stderr).strip().splitlines()[-1] if done.returncode == 0 else "unknown"
