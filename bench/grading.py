@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actgrader.grading.conventions import answer_id
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
@@ -70,7 +72,7 @@ class Submission:
 
 def _notebook(exercise: Exercise, kind: str) -> dict[str, Any]:
     first = exercise.tasks[0]
-    first_id = f"{first.id}_answer"
+    first_id = answer_id(first.id)
     if kind == "solution":
         return exercise.solved()
     if kind == "untouched":
@@ -82,7 +84,7 @@ def _notebook(exercise: Exercise, kind: str) -> dict[str, Any]:
     if kind == "slow":
         return exercise.with_sources(exercise.solved(), **{first_id: SLOW + learner_solution(first_id, exercise.name)})
     if kind == "hostile":
-        broken = f"{exercise.standalone_task().id}_answer"
+        broken = answer_id(exercise.standalone_task().id)
         return exercise.with_sources(exercise.solved(), **{broken: learner_solution(broken, exercise.name) + LOOP})
     raise ValueError(kind)
 

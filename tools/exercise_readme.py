@@ -8,7 +8,8 @@ cases are only counted: like the grader's feedback, the README never describes t
 Answers in words (``<task_id>_prose`` cells, marked by hand) are listed with their points
 and one line saying what the rubric looks for: the ``Looks for:`` line that opens the cell's
 mark scheme. The rest of the mark scheme (the rubric itself) never appears. Each notebook's
-total is split into auto-graded and manual points.
+total is split into auto-graded and manual points. The cell names and the mark-scheme layout
+are :mod:`actgrader.grading.conventions`'s.
 
 ``tools/generate_exercises.py`` calls :func:`render`; a test compares the committed README
 with it.
@@ -16,24 +17,15 @@ with it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from actgrader.grading.cases import Task
+from actgrader.grading.conventions import LOOKS_FOR, ProseFormatError, looks_for, task_of
 from actgrader.links import section_url
 from actgrader.tasks import get_task
-
-CHECK_SUFFIX = "_check"
-PROSE_SUFFIX = "_prose"
-BEGIN_MARK_SCHEME = "=== BEGIN MARK SCHEME ==="
-END_MARK_SCHEME = "=== END MARK SCHEME ==="
-LOOKS_FOR = "Looks for:"
-_MARK_SCHEME = re.compile(
-    re.escape(BEGIN_MARK_SCHEME) + r"[ \t]*\n(.*?)^[ \t]*" + re.escape(END_MARK_SCHEME), re.S | re.M
-)
 
 HEADER = """\
 # Exercises
@@ -54,10 +46,6 @@ source there, not here.
 """
 
 
-class ProseFormatError(ValueError):
-    """A prose cell's mark scheme does not have the form the README (and the lint) rely on."""
-
-
 @dataclass(frozen=True)
 class Prose:
     """An answer in words: its cell, the task it belongs to, its points and the rubric's one-line summary.
@@ -71,28 +59,6 @@ class Prose:
     task_id: str
     points: float
     looks_for: str | None
-
-
-def mark_scheme(source: str) -> str | None:
-    """The text between the mark-scheme markers of a prose cell, or None when there is no such region."""
-    found = _MARK_SCHEME.search(source)
-    return found.group(1) if found else None
-
-
-def looks_for(source: str, grade_id: str = "the prose cell") -> str:
-    """The one-line summary that opens a prose cell's mark scheme (``Looks for: ...``)."""
-    scheme = mark_scheme(source)
-    if scheme is None:
-        raise ProseFormatError(f"{grade_id}: no {BEGIN_MARK_SCHEME} ... {END_MARK_SCHEME} region")
-    first = next((line.strip() for line in scheme.splitlines() if line.strip()), "")
-    summary = first.removeprefix(LOOKS_FOR).strip()
-    if not first.startswith(LOOKS_FOR) or not summary:
-        raise ProseFormatError(
-            f"{grade_id}: the mark scheme must open with one line '{LOOKS_FOR} <what a full answer "
-            f"contains, in a line>' (exercises/README.md shows it; the rubric below it stays private); "
-            f"it opens with {first[:60]!r}"
-        )
-    return summary
 
 
 def _points(x: float) -> str:
@@ -111,7 +77,7 @@ def _grade_ids(notebook: Path) -> list[tuple[str, dict, str]]:
 
 def task_ids_in(notebook: Path) -> list[str]:
     """The task ids a notebook checks, in notebook order (from its ``<task_id>_check`` cells)."""
-    return [g.removesuffix(CHECK_SUFFIX) for g, _, _ in _grade_ids(notebook) if g.endswith(CHECK_SUFFIX)]
+    return [task for g, _, _ in _grade_ids(notebook) if (task := task_of(g, "check"))]
 
 
 def _summary(source: str, grade_id: str) -> str | None:
@@ -124,9 +90,9 @@ def _summary(source: str, grade_id: str) -> str | None:
 def prose_in(notebook: Path) -> list[Prose]:
     """The answers in words a notebook asks for (its ``<task_id>_prose`` cells), in notebook order."""
     return [
-        Prose(g, g.removesuffix(PROSE_SUFFIX), float(meta.get("points", 0)), _summary(source, g))
+        Prose(g, task, float(meta.get("points", 0)), _summary(source, g))
         for g, meta, source in _grade_ids(notebook)
-        if g.endswith(PROSE_SUFFIX)
+        if (task := task_of(g, "prose"))
     ]
 
 

@@ -8,14 +8,20 @@ canonical form (no outputs, stable JSON), so that regenerating twice gives byte-
 files and ``git diff`` shows only real changes. It also rewrites ``exercises/README.md``
 (see ``tools/exercise_readme.py``).
 
+Points have one source, the task's cases (``Task.points``). Each test cell's nbgrader
+``points`` is generated from it: :func:`sync_points` writes every task's total into its
+``<task>_check`` cell, in the course copy before nbgrader runs (so a release always carries
+the task's points) and, by ``make exercises``, in ``solutions/`` too; a test fails when a
+committed notebook's metadata differs from its task's total.
+
 nbgrader strips what learners must not see: solution regions become stubs, hidden-test
 regions go, and a prose answer (a markdown solution cell) is released as the text stub, mark
 scheme included. As a guard, nothing is written when a released notebook still holds a
 solution, hidden-test or mark-scheme marker (:class:`ReleaseLeak`).
 
 Run it with ``make exercises``; ``--check`` regenerates into a temporary folder and exits 1
-when the committed ``exercises/`` differ. The tests import :func:`generate` and
-:func:`compare_trees` to do the same.
+when the committed ``exercises/`` differ or a source's test-cell points are not its task's.
+The tests import :func:`generate` and :func:`compare_trees` to do the same.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ README_NAME = "README.md"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import exercise_readme  # noqa: E402 - a sibling module, importable once tools/ is on the path
+
+from actgrader.grading.conventions import task_of  # noqa: E402
+from actgrader.tasks import get_task  # noqa: E402
 
 
 class NbgraderFailed(RuntimeError):
@@ -77,6 +86,29 @@ def run_nbgrader(
     return done
 
 
+def sync_points(notebook: Path, *, write: bool = True) -> list[str]:
+    """Give each test cell of ``notebook`` its task's points (the sum of its cases' points).
+
+    Returns the test cells whose metadata differed (``"<grade_id>: 4 -> 5"``); the notebook is
+    rewritten, in canonical form, only when ``write`` is true and something differed.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    changed = []
+    for cell in nb.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        task_id = task_of(nbgrader.get("grade_id"), "check")
+        if task_id is None:
+            continue
+        points = get_task(task_id).points
+        old = nbgrader.get("points")
+        if old is None or abs(float(old) - points) > 1e-9:
+            changed.append(f"{nbgrader['grade_id']}: {'none' if old is None else f'{float(old):g}'} -> {points:g}")
+            nbgrader["points"] = int(points) if points.is_integer() else points
+    if changed and write:
+        notebook.write_text(normalise_notebook(nbformat.writes(nb)), encoding="utf-8")
+    return changed
+
+
 def make_course(course_dir: Path, source_dir: Path = SOLUTIONS, config: Path = CONFIG) -> Path:
     """Fill ``course_dir`` with a copy of the assignments in ``source_dir`` and the course's nbgrader config.
 
@@ -90,6 +122,7 @@ def make_course(course_dir: Path, source_dir: Path = SOLUTIONS, config: Path = C
         shutil.copytree(
             source_dir / name, course_dir / "solutions" / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
         )
+        sync_points(course_dir / "solutions" / name / f"{name}.ipynb")
     return course_dir
 
 
@@ -194,15 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=EXERCISES, help="release folder (default: exercises/)")
     parser.add_argument("--check", action="store_true", help="only report whether the committed release is up to date")
     args = parser.parse_args(argv)
+    sources = [SOLUTIONS / name / f"{name}.ipynb" for name in assignments(SOLUTIONS)]
     if args.check:
         with tempfile.TemporaryDirectory(prefix="actgrader-check-") as tmp:
             generate(Path(tmp))
             drift = compare_trees(Path(tmp), args.dest)
+        drift += [f"{p.relative_to(REPO)}: {c}" for p in sources for c in sync_points(p, write=False)]
         if drift:
             print("exercises/ is out of date with solutions/ (run `make exercises`):", *drift, sep="\n  ")
             return 1
         print("exercises/ is up to date.")
         return 0
+    for path in sources:
+        for change in sync_points(path):
+            print(f"{path.relative_to(REPO)}: points of {change} (the task's cases)")
     for path in generate(args.dest):
         print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 0

@@ -30,6 +30,7 @@ import generate_exercises
 
 from actgrader.batch.notebooks import ReleaseNotebook, load_release
 from actgrader.grading.cases import Task
+from actgrader.grading.conventions import answer_id, task_of
 from actgrader.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,13 +136,13 @@ class Exercise:
         nb = self.solved()
         for task in self.tasks:
             if task_ids is None or task.id in task_ids:
-                grade_id = f"{task.id}_answer"
+                grade_id = answer_id(task.id)
                 cell(nb, grade_id)["source"] = learner_solution(grade_id, self.name) + "\n" + perturbation(task)
         return nb
 
     def standalone_task(self) -> Task:
         """A task no other answer cell uses (breaking it must leave the others their points)."""
-        answers = {t.id: learner_solution(f"{t.id}_answer", self.name) for t in self.tasks}
+        answers = {t.id: learner_solution(answer_id(t.id), self.name) for t in self.tasks}
         for task in self.tasks:
             if not any(task.answer in text for other, text in answers.items() if other != task.id):
                 return task
@@ -242,9 +243,9 @@ class NbgraderCourse:
             for student_dir in sorted((self.root / "submitted").iterdir()):
                 notebook = gradebook.find_submission_notebook(self.assignment, self.assignment, student_dir.name)
                 scores[student_dir.name] = {
-                    grade.name.removesuffix("_check"): float(grade.auto_score or 0.0)
+                    task: float(grade.auto_score or 0.0)
                     for grade in notebook.grades
-                    if grade.name.endswith("_check")
+                    if (task := task_of(grade.name, "check"))
                 }
         return scores
 

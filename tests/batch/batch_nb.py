@@ -17,6 +17,7 @@ from typing import Any
 from actgrader.batch.gradebook import MAX_ROW
 from actgrader.batch.notebooks import load_release
 from actgrader.batch.results import SubmissionResult
+from actgrader.grading.conventions import answer_id
 from actgrader.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,8 +84,8 @@ def correct_submission() -> dict[str, Any]:
     """The release with both answers filled in correctly, as a learner would hand it in."""
     return with_answers(
         released(),
-        forward_pass_answer=learner_solution("forward_pass_answer"),
-        linear_collapse_answer=learner_solution("linear_collapse_answer"),
+        forward_pass_answer=learner_solution(answer_id("forward_pass")),
+        linear_collapse_answer=learner_solution(answer_id("linear_collapse")),
     )
 
 

@@ -30,6 +30,7 @@ from batch_nb import (
 )
 
 from actgrader.batch.gradebook import by_hand_column
+from actgrader.grading.conventions import answer_id
 
 EXERCISES = exercises()
 NAMES = [e.name for e in EXERCISES]
@@ -42,14 +43,14 @@ def _student(assignment: str, variant: str) -> str:
 
 def _variants(exercise: Exercise) -> dict[str, dict[str, Any]]:
     broken = exercise.standalone_task()
-    looping = learner_solution(f"{broken.id}_answer", exercise.name) + LOOP
+    looping = learner_solution(answer_id(broken.id), exercise.name) + LOOP
     return {
         "solution": exercise.solved(),
         "solution-again": exercise.solved(),
         "untouched": exercise.untouched(),
         "perturbed": exercise.perturbed(),
         "perturbed-again": exercise.perturbed(),
-        "loop": exercise.with_sources(exercise.solved(), **{f"{broken.id}_answer": looping}),
+        "loop": exercise.with_sources(exercise.solved(), **{answer_id(broken.id): looping}),
     }
 
 
@@ -122,7 +123,7 @@ def test_an_endless_loop_in_one_task_costs_that_task_only(batch, name):
     for task in record.tasks:
         kinds = {o.status for o in task.outcomes}
         assert kinds == ({"timeout"} if task.task_id == broken.id else {"passed"}), task.task_id
-    (cell,) = [c for c in record.cells if c["grade_id"] == f"{broken.id}_answer"]
+    (cell,) = [c for c in record.cells if c["grade_id"] == answer_id(broken.id)]
     assert cell["status"] == "timeout"
     page = (batch["out"] / "feedback" / f"{_student(name, 'loop')}.html").read_text(encoding="utf-8")
     assert "did not finish within 4 s" in page

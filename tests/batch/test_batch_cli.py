@@ -208,10 +208,28 @@ def test_assignment_detection_and_the_assignment_asked_for(tmp_path: Path):
     points = task_points()
     common = {"release": tmp_path / "release", "progress": False, "jobs": 2}
 
-    detected = {r.student: r for r in grade_submissions([tmp_path / "in"], GradingOptions(**common), secret=None)}
+    # In nbgrader's layout the folder says what was asked: the notebook of another assignment filed
+    # there is wrong-assignment, named both ways.
+    filed = tmp_path / "submitted" / "dora" / "collapse-only" / "collapse-only.ipynb"
+    write(filed, correct_submission())
+    write(filed.parents[2] / "erin" / "collapse-only" / "mine.ipynb", _only(correct_submission(), "linear_collapse"))
+    graded = grade_submissions([tmp_path / "in", tmp_path / "submitted"], GradingOptions(**common), secret=None)
+    detected = {r.student: r for r in graded}
     assert detected["full"].assignment == ASSIGNMENT
     assert detected["forward"].assignment == ASSIGNMENT  # shares forward_pass_answer only with it
     assert detected["full"].total == sum(get_task(t).public_points for t in points)  # no secret: public only
+    dora, erin = detected["dora"], detected["erin"]
+    assert (dora.status, dora.total, dora.max_total) == ("wrong-assignment", 0, points["linear_collapse"])
+    assert dora.messages == [
+        (
+            "Wrong assignment: this notebook's answer cells (forward_pass_answer, linear_collapse_answer) do not "
+            "match assignment 'collapse-only' (answer cells linear_collapse_answer), the assignment of the folder "
+            f"it was filed in (collapse-only/); it is the notebook of assignment {ASSIGNMENT!r}. Submit the "
+            "notebook of assignment 'collapse-only', downloaded from the course, with your answers in its cells."
+        )
+    ]
+    collapse_public = get_task("linear_collapse").public_points
+    assert (erin.status, erin.assignment, erin.total) == ("ok", "collapse-only", collapse_public)
 
     asked = GradingOptions(**common, assignment="collapse-only")
     results = {r.student: r for r in grade_submissions([tmp_path / "in"], asked, secret=None)}

@@ -32,11 +32,12 @@ from actgrader.batch import GradingOptions, grade_submissions
 from actgrader.batch.gradebook import by_hand_column
 from actgrader.batch.gradescope import results_json
 from actgrader.batch.summary import BY_HAND
+from actgrader.grading.conventions import answer_id, check_id, prose_id
 from actgrader.grading.secret import Secret
 from actgrader.links import book_url
 from actgrader.tasks import get_task
 
-PROSE_ID = "forward_pass_prose"
+PROSE_ID = prose_id("forward_pass")
 PROSE_POINTS = 3.0
 QUESTION = "Task 1b: why the last layer is linear"
 PROSE_STUB = "YOUR ANSWER HERE"
@@ -52,7 +53,7 @@ HOSTILE_CELL_ERROR = '<svg onload=alert(4)>"quoted" & more'
 
 def _prose_release() -> dict[str, Any]:
     nb = released()
-    check = cell(nb, "forward_pass_check")
+    check = cell(nb, check_id("forward_pass"))
     at = nb["cells"].index(check) + 1
     heading = {"cell_type": "markdown", "metadata": {}, "source": f"## {QUESTION}\n\nExplain in two sentences."}
     prose = {
@@ -80,7 +81,7 @@ def _prose_release() -> dict[str, Any]:
 def _as_submission(release: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     """``base``'s answers in the prose release's cell layout."""
     nb = copy.deepcopy(release)
-    for grade_id in ("forward_pass_answer", "linear_collapse_answer"):
+    for grade_id in (answer_id("forward_pass"), answer_id("linear_collapse")):
         cell(nb, grade_id)["source"] = cell(base, grade_id)["source"]
     return nb
 
@@ -102,7 +103,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             linear_collapse_answer=f"raise RuntimeError({HOSTILE_CELL_ERROR!r})\n",
         ),
     )
-    foreign = copy.deepcopy(cell(hostile, "forward_pass_answer"))
+    foreign = copy.deepcopy(cell(hostile, answer_id("forward_pass")))
     foreign["metadata"]["nbgrader"]["grade_id"] = HOSTILE_GRADE_ID
     hostile["cells"].append(foreign)
     hostile["cells"].remove(cell(hostile, PROSE_ID))

@@ -8,9 +8,11 @@ students' grades, which must be exactly what they would be alone.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import hashlib
 import json
+import os
 import subprocess
 import textwrap
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from batch_nb import (
     FAST,
     RELEASE,
     SOLUTION,
+    Exercise,
+    assignment_names,
     cell,
     correct_submission,
     fresh_secret,
@@ -37,8 +41,9 @@ from batch_nb import (
 )
 
 import actgrader.reference.forward
+from actgrader.grading.conventions import answer_id, check_id, is_role
 
-FP, LC = "forward_pass_answer", "linear_collapse_answer"
+FP, LC = answer_id("forward_pass"), answer_id("linear_collapse")
 FP_OK, LC_OK = learner_solution(FP), learner_solution(LC)
 FP_WRONG = "def forward_pass(x, weights, activation):\n    return torch.zeros(x.shape[0], weights[-1].shape[0])\n"
 LC_WRONG = "def collapse_linear_stack(weights):\n    return weights[0]\n"
@@ -46,6 +51,8 @@ POINTS = task_points()
 FULL = sum(POINTS.values())
 REFERENCE_FILE = Path(actgrader.reference.forward.__file__).resolve()
 HONEST = {"alice": FULL, "bob": 0.0, "carol": FULL}
+OTHER_ASSIGNMENT = next(n for n in assignment_names() if n != ASSIGNMENT)
+REFUSED_LINK = "This file could not be graded: it is a symbolic link"
 
 # A cell that tries several ways to do something forbidden, each of which would leave a marker
 # file behind if it worked, and reports how each one ended in the error it raises at the end.
@@ -79,9 +86,10 @@ class Case:
     kinds: dict[str, set[str]] = field(default_factory=dict)  # task -> statuses of the cases that ran
     cell: tuple[str, str, str | None] | None = None  # (grade_id, cell status, error type)
     says: tuple[str, ...] = ()  # substrings some message of the record contains
-    blocked: tuple[str, ...] = ()  # attempt names that must each be reported blocked with PermissionError
+    blocked: tuple[str, ...] = ()  # attempt names that must each fail with an OSError (the hook's or the kernel's)
     edit: Any = None  # a function editing the notebook dict further
     raw: bytes | None = None  # file content instead of a notebook
+    link: str | None = None  # the submission is a link to this file: "symbolic:<path>" or "hard:<path>"
 
 
 def _paths(root: Path) -> dict[str, str]:
@@ -91,6 +99,7 @@ def _paths(root: Path) -> dict[str, str]:
         "secret": str(root / "secret.txt"),
         "reference": str(REFERENCE_FILE),
         "release": str(RELEASE),
+        "instructor_copy": str(root / "instructor" / f"{ASSIGNMENT}.ipynb"),  # same disk as the submissions
     }
 
 
@@ -104,12 +113,12 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
         nb["cells"] = [
             c
             for c in nb["cells"]
-            if not str(c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")).endswith(("_check", "_demo"))
+            if not any(is_role(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), r) for r in ("check", "demo"))
         ]
 
     def edit_test_cells(nb: dict) -> None:
-        cell(nb, "forward_pass_check")["source"] = "forward_pass = None\nraise SystemExit('edited test cell')\n"
-        cell(nb, "linear_collapse_check")["source"] = (
+        cell(nb, check_id("forward_pass"))["source"] = "forward_pass = None\nraise SystemExit('edited test cell')\n"
+        cell(nb, check_id("linear_collapse"))["source"] = (
             "print('linear_collapse: 4 of 4 points')\ncollapse_linear_stack = lambda w: None\n"
         )
         cell(nb, "setup")["source"] = "raise SystemExit('edited setup cell')\n"
@@ -206,6 +215,13 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
             kinds=both({"passed"}, {"error"}),
             says=("`collapse_linear_stack` raised ValueError: boom (line 2 in collapse_linear_stack)",),
         ),
+        # An honest answer that imports what the fork server did not (standard library and
+        # site-packages alike): the sandbox keeps the installation visible wherever it lives.
+        "lazy_imports": Case(
+            {FP: "import multiprocessing.popen_fork, pty, sqlite3, xml.dom.minidom, numpy.polynomial\n" + FP_OK},
+            total=FULL,
+            kinds=ok,
+        ),
         "nan_output": Case(
             {
                 FP: "def forward_pass(x, weights, activation):\n"
@@ -228,6 +244,24 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
             says=("`forward_pass` is not defined",),
         ),
         "not_json": Case(raw=b"this is not JSON {", status="invalid", says=("not valid JSON",)),
+        # Links are never followed by the grader (root): the record is worth 0 and says why.
+        "link_to_solution": Case(link=f"symbolic:{SOLUTION}", status="invalid", says=(REFUSED_LINK,)),
+        "link_to_shadow": Case(link="symbolic:/etc/shadow", status="invalid", says=(REFUSED_LINK, "/etc/shadow")),
+        "hard_link_to_solution": Case(
+            link=f"hard:{p['instructor_copy']}", status="invalid", says=("it is a hard link",)
+        ),
+        "linked_folder": Case(
+            link=f"folder:{SOLUTION.parent}", status="invalid", says=("inside a folder that is a symbolic link",)
+        ),
+        "other_assignment_in_folder": Case(
+            raw=json.dumps(Exercise(OTHER_ASSIGNMENT).solved()).encode(),
+            status="wrong-assignment",
+            says=(
+                f"do not match assignment {ASSIGNMENT!r}",
+                f"the folder it was filed in ({ASSIGNMENT}/)",
+                f"it is the notebook of assignment {OTHER_ASSIGNMENT!r}",
+            ),
+        ),
         "wrong_assignment": Case(
             {FP: FP_OK, LC: LC_OK}, edit=other_assignment, status="wrong-assignment", says=("Wrong assignment",)
         ),
@@ -334,13 +368,14 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
                 + _attempts(
                     f"""
                     import importlib.util
-                    attempt("open", lambda m: open({p["reference"]!r}).read())
-                    attempt("stat", lambda m: os.stat({p["reference"]!r}))
-                    attempt("listdir", lambda m: os.listdir({str(REFERENCE_FILE.parent)!r}))
-                    attempt("git", lambda m: open({str(REFERENCE_FILE.parents[4] / ".git" / "HEAD")!r}).read())
-                    attempt("solutions", lambda m: os.listdir({str(SOLUTION.parent)!r}))
-                    attempt("loader", lambda m: importlib.util.spec_from_file_location(
-                        "ref", {p["reference"]!r}).loader.load_module())
+                    attempt("open", lambda m: print(open({p["reference"]!r}).read()))
+                    attempt("raw", lambda m: print(os.read(os.open({p["reference"]!r}, os.O_RDONLY), 10**6)))
+                    attempt("stat", lambda m: print(os.stat({p["reference"]!r})))
+                    attempt("listdir", lambda m: print(os.listdir({str(REFERENCE_FILE.parent)!r})))
+                    attempt("git", lambda m: print(open({str(REFERENCE_FILE.parents[4] / ".git" / "HEAD")!r}).read()))
+                    attempt("solutions", lambda m: print(os.listdir({str(SOLUTION.parent)!r})))
+                    attempt("loader", lambda m: print(vars(importlib.util.spec_from_file_location(
+                        "ref", {p["reference"]!r}).loader.load_module())))
                     """
                 ),
             },
@@ -349,7 +384,7 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
             kinds=both({"missing"}, {"passed"}),
             cell=(FP, "error", "PermissionError"),
             says=(f"reading {p['reference']} is not allowed while grading",),
-            blocked=("open", "stat", "listdir", "git", "solutions", "loader"),
+            blocked=("open", "raw", "stat", "listdir", "git", "solutions", "loader"),
         ),
         "import_reference": Case(
             {
@@ -448,8 +483,12 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
                     attempt("own_environ", own_environ)
                     attempt("parent_environ", parent_environ)
                     attempt("parent_cmdline", parent_cmdline)
-                    attempt("secret_file", lambda m: open({p["secret"]!r}).read())
-                    attempt("secret_stat", lambda m: os.stat({p["secret"]!r}))
+                    attempt("secret_file", lambda m: print(open({p["secret"]!r}).read()))
+                    attempt("secret_raw", lambda m: print(os.read(os.open({p["secret"]!r}, os.O_RDONLY), 4096)))
+                    def secret_stat(m):
+                        size = os.stat({p["secret"]!r}).st_size
+                        print(f"secret file size: {{size}}")
+                    attempt("secret_stat", secret_stat)
                     """
                 )
             },
@@ -457,10 +496,12 @@ def _cases(p: dict[str, str]) -> dict[str, Case]:
             status="errors",
             kinds=ok,
             cell=(LC, "error", "RuntimeError"),
-            # The child cannot even read its own /proc/self/environ (it is not dumpable), and the
-            # secret file is not there at all in its mount namespace.
-            says=("env:blocked:none", "own_environ:blocked:", "secret_stat:blocked:FileNotFoundError"),
-            blocked=("parent_environ", "parent_cmdline", "secret_file"),
+            # The child cannot even read its own /proc/self/environ (it is not dumpable). Whether
+            # the secret file is absent from its mount namespace or covered by an empty file
+            # depends on where it lies; either way nothing of it reaches the learner (see
+            # test_protected_content_never_reaches_a_record).
+            says=("env:blocked:none", "own_environ:blocked:"),
+            blocked=("parent_environ", "parent_cmdline", "secret_file", "secret_raw"),
         ),
         "write_outside": Case(
             {
@@ -506,7 +547,17 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     write(target("alice"), correct_submission())
     write(target("bob"), released())
     write(target("carol"), json.loads(SOLUTION.read_text()))
+    Path(paths["instructor_copy"]).parent.mkdir()
+    Path(paths["instructor_copy"]).write_bytes(SOLUTION.read_bytes())
     for name, case in cases.items():
+        if case.link is not None:
+            kind, _, link_target = case.link.partition(":")
+            if kind == "folder":  # submitted/<name> -> a folder holding <assignment>/<assignment>.ipynb
+                (submitted / name).symlink_to(Path(link_target).parent, target_is_directory=True)
+                continue
+            target(name).parent.mkdir(parents=True)
+            (target(name).symlink_to if kind == "symbolic" else target(name).hardlink_to)(link_target)
+            continue
         if case.raw is not None:
             target(name).parent.mkdir(parents=True)
             target(name).write_bytes(case.raw)
@@ -519,8 +570,11 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     Path(paths["secret"]).write_text(secret)
     env_secret = fresh_secret()
     before = {p: _sha(Path(p)) for p in (paths["victim"], paths["release"])}
+    # A path that climbs out with '..' (named on the command line: nothing found in a folder has one).
+    write(root / "loose" / "dotdot.ipynb", correct_submission())
+    (root / "loose" / "sub").mkdir()
     proc = run_actgrade(
-        [submitted],
+        [submitted, root / "loose" / "sub" / ".." / "dotdot.ipynb"],
         root / "out",
         *FAST,
         "--secret-file",
@@ -541,7 +595,22 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_batch_completes(batch):
     proc: subprocess.CompletedProcess[str] = batch["proc"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert set(batch["records"]) == set(batch["cases"]) | set(HONEST)
+    assert set(batch["records"]) == set(batch["cases"]) | set(HONEST) | {"dotdot"}
+
+
+def test_links_and_climbing_paths_are_refused_and_named_as_submitted(batch):
+    """The student id comes from the path as submitted; the file a link points to is never read."""
+    refused = [n for n, c in batch["cases"].items() if c.link is not None] + ["dotdot"]
+    for name in refused:
+        record = batch["records"][name]
+        assert (record.student, record.status, record.total, record.tasks) == (name, "invalid", 0.0, []), name
+        assert record.sha256 == "", name  # nothing was read, so nothing was hashed
+        assert not record.cells and record.children == 0, name
+    shadow = Path("/etc/shadow")
+    if os.access(shadow, os.R_OK):
+        for path in (batch["out"] / "results").glob("*.json"):
+            assert _sha(shadow) not in path.read_text(), path.name
+    assert "its path climbs back out of a folder with '..'" in _all_messages(batch["records"]["dotdot"])
 
 
 @pytest.mark.parametrize("student", sorted(HONEST))
@@ -562,6 +631,31 @@ def _all_messages(record) -> str:
     parts += [c["message"] for c in record.cells]
     parts += [c["error"]["message"] for c in record.cells if c["error"]]
     return "\n".join(parts)
+
+
+def _refused(report: str, attempt: str) -> bool:
+    """The attempt ended in an OSError: the audit hook's PermissionError or the kernel's refusal.
+
+    Which one (and so which errno) depends on where the file lies and how it is hidden (an
+    empty mount, a folder covered by the private /tmp): the property is that it failed.
+    """
+    for word in report.split():
+        name, _, rest = word.partition(":blocked:")
+        if name == attempt and rest:
+            raised = getattr(builtins, rest, None)
+            return isinstance(raised, type) and issubclass(raised, OSError)
+    return False
+
+
+def _record_strings(value: Any) -> list[str]:
+    """Every text in a record, however deep (messages, cell outputs, errors, feedback)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _record_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _record_strings(v)]
+    return []
 
 
 CASE_NAMES = sorted(_cases(_paths(Path("/nonexistent"))))
@@ -588,7 +682,7 @@ def test_hostile_submission_outcome(batch, name):
     for fragment in case.says:
         assert fragment in text, text
     for attempt in case.blocked:
-        assert f"{attempt}:blocked:PermissionError" in text, text
+        assert _refused(text, attempt), text
     assert "ESCAPED" not in text
 
 
@@ -596,6 +690,20 @@ def test_reference_imports_are_refused_with_the_course_message(batch):
     text = _all_messages(batch["records"]["import_reference"])
     for attempt in ("plain", "tasks", "real_package"):
         assert f"{attempt}:blocked:ImportError" in text, text
+
+
+def test_protected_content_never_reaches_a_record(batch):
+    """What the reads printed is in the records; the files they tried to read are not."""
+    secret_text = Path(batch["paths"]["secret"]).read_text()
+    secret_size = f"secret file size: {len(secret_text.encode())}"
+    reference_lines = {line.strip() for line in REFERENCE_FILE.read_text().splitlines() if len(line.strip()) >= 30}
+    submitted = {line.strip() for source in (FP_OK, LC_OK) for line in source.splitlines()}
+    reference_only = [line for line in reference_lines - submitted if line.isascii()]
+    assert len(reference_only) >= 10  # the check below has something to look for
+    for path in sorted((batch["out"] / "results").glob("*.json")):
+        text = "\n".join(_record_strings(json.loads(path.read_text())))
+        assert not [line for line in reference_only if line in text], path.name
+        assert secret_size not in text, path.name
 
 
 def test_secrets_never_reach_a_record(batch):

@@ -19,9 +19,10 @@ from actgrader.batch.notebooks import Program, ProgramCell
 from actgrader.batch.remote import Session, SessionLimits
 from actgrader.batch.sandbox import SandboxConfig, required_paths
 from actgrader.batch.uids import UidSlots
+from actgrader.grading.conventions import answer_id
 from actgrader.grading.secret import Secret
 
-FP_OK = learner_solution("forward_pass_answer")
+FP_OK = learner_solution(answer_id("forward_pass"))
 MB = 2**20
 
 
@@ -71,8 +72,10 @@ def test_the_memory_watchdog_kills_a_child_over_its_cap(tmp_path: Path):
             (
                 # The fork server preloaded what an optimizer's first step would import (seconds per child).
                 ProgramCell(0, "setup", "import sys, torch\nassert 'torch._dynamo' in sys.modules", "release", 0),
-                ProgramCell(1, "hog_answer", "hog = torch.ones(10**8)\nimport time\ntime.sleep(10)", "submission", 1),
-                ProgramCell(2, "after_answer", "after = 1", "submission", 2),
+                ProgramCell(
+                    1, answer_id("hog"), "hog = torch.ones(10**8)\nimport time\ntime.sleep(10)", "submission", 1
+                ),
+                ProgramCell(2, answer_id("after"), "after = 1", "submission", 2),
             )
         )
         limits = SessionLimits(cell_timeout=20, call_timeout=5, notebook_timeout=60, memory_cap=baseline + 100 * MB)
@@ -149,7 +152,7 @@ def test_user_mode_grades_the_solution_in_full(user_mode):
 )
 def test_user_mode_still_refuses(user_mode, name, error):
     record = user_mode["results"][name]
-    (cell,) = [c for c in record.cells if c["grade_id"] == "forward_pass_answer"]
+    (cell,) = [c for c in record.cells if c["grade_id"] == answer_id("forward_pass")]
     assert cell["status"] == "error"
     assert f"{cell['error']['type']}: {cell['error']['message']}".startswith(error), cell
     assert not (user_mode["root"] / "out" / "pwned").exists()

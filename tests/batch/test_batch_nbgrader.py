@@ -21,6 +21,7 @@ from batch_nb import Exercise, cell, exercises, fresh_secret, learner_solution, 
 from grading_support import NbgraderCourse
 
 from actgrader.batch import GradingOptions, grade_submissions
+from actgrader.grading.conventions import answer_id
 from actgrader.grading.secret import Secret
 
 pytestmark = pytest.mark.slow
@@ -44,11 +45,11 @@ def _differences(exercise: Exercise) -> dict[str, dict[str, Any]]:
     """
     first, second = exercise.tasks[:2]
     nb = exercise.solved()
-    answer = cell(nb, f"{first.id}_answer")
-    helper = _added_cell(learner_solution(f"{first.id}_answer", exercise.name))
+    answer = cell(nb, answer_id(first.id))
+    helper = _added_cell(learner_solution(answer_id(first.id), exercise.name))
     nb["cells"].insert(nb["cells"].index(answer), helper)
     answer["source"] = f"{first.answer} = {first.answer}  # written in the cell I added above\n"
-    at = nb["cells"].index(cell(nb, f"{second.id}_answer")) + 1
+    at = nb["cells"].index(cell(nb, answer_id(second.id))) + 1
     nb["cells"].insert(at, _added_cell(perturbation(second)))
     return {ADDED: nb}
 
@@ -56,7 +57,7 @@ def _differences(exercise: Exercise) -> dict[str, dict[str, Any]]:
 def _submissions(exercise: Exercise) -> dict[str, dict[str, Any]]:
     first = exercise.tasks[0]
     only_first = exercise.with_sources(
-        exercise.untouched(), **{f"{first.id}_answer": learner_solution(f"{first.id}_answer", exercise.name)}
+        exercise.untouched(), **{answer_id(first.id): learner_solution(answer_id(first.id), exercise.name)}
     )
     found = {
         "solution": exercise.solved(),

@@ -11,7 +11,14 @@ import pytest
 from batch_nb import RELEASE, SOLUTION, cell, correct_submission, load, released, source, write
 
 from actgrader.batch import notebooks as nbs
-from actgrader.batch.submissions import find_submissions, safe_id, submission_roots
+from actgrader.batch.submissions import (
+    SubmissionRefused,
+    find_submissions,
+    read_submission,
+    safe_id,
+    submission_roots,
+)
+from actgrader.grading.conventions import answer_id, check_id, demo_id, prose_id
 
 
 def _cells(nb: dict) -> tuple[nbs.NotebookCell, ...]:
@@ -26,7 +33,7 @@ def test_release_lists_tasks_and_answers_in_order():
     release = nbs.load_release(RELEASE)
     assert release.assignment == "forward-propagation"
     assert release.task_ids == ("forward_pass", "linear_collapse")
-    assert release.answer_ids == ("forward_pass_answer", "linear_collapse_answer")
+    assert release.answer_ids == (answer_id("forward_pass"), answer_id("linear_collapse"))
 
 
 def test_program_is_release_setup_then_the_learners_answer_cells():
@@ -34,55 +41,55 @@ def test_program_is_release_setup_then_the_learners_answer_cells():
     program = _program(nb)
     assert [(c.grade_id, c.origin) for c in program.cells] == [
         ("setup", "release"),
-        ("forward_pass_answer", "submission"),
-        ("linear_collapse_answer", "submission"),
+        (answer_id("forward_pass"), "submission"),
+        (answer_id("linear_collapse"), "submission"),
     ]
     assert program.cells[0].source == source(released(), "setup")
-    assert program.cells[1].source == source(nb, "forward_pass_answer")
+    assert program.cells[1].source == source(nb, answer_id("forward_pass"))
     assert program.notes == ()
 
 
 def test_test_demo_and_setup_cells_never_come_from_the_submission():
     nb = correct_submission()
-    for grade_id in ("setup", "forward_pass_check", "forward_pass_demo", "linear_collapse_check"):
+    for grade_id in ("setup", check_id("forward_pass"), demo_id("forward_pass"), check_id("linear_collapse")):
         cell(nb, grade_id)["source"] = "raise SystemExit('edited by the learner')"
     program = _program(nb)
     assert all("edited by the learner" not in c.source for c in program.cells)
-    assert [c.grade_id for c in program.cells] == ["setup", "forward_pass_answer", "linear_collapse_answer"]
+    assert [c.grade_id for c in program.cells] == ["setup", answer_id("forward_pass"), answer_id("linear_collapse")]
 
 
 def test_cells_are_matched_on_grade_id_not_cell_id_and_reordering_is_harmless():
     nb = correct_submission()
     for c in nb["cells"]:
         c["id"] = "x" + c.get("id", "")[::-1]
-    fp = cell(nb, "forward_pass_answer")
-    lc = cell(nb, "linear_collapse_answer")
+    fp = cell(nb, answer_id("forward_pass"))
+    lc = cell(nb, answer_id("linear_collapse"))
     i, j = nb["cells"].index(fp), nb["cells"].index(lc)
     nb["cells"][i], nb["cells"][j] = lc, fp
     program = _program(nb)
     # Release order decides: forward_pass's answer still runs before linear_collapse's.
-    assert [c.grade_id for c in program.cells] == ["setup", "forward_pass_answer", "linear_collapse_answer"]
-    assert program.cells[1].source == source(nb, "forward_pass_answer")
+    assert [c.grade_id for c in program.cells] == ["setup", answer_id("forward_pass"), answer_id("linear_collapse")]
+    assert program.cells[1].source == source(nb, answer_id("forward_pass"))
 
 
 def test_duplicated_answer_cell_runs_every_copy_in_document_order():
     nb = correct_submission()
-    original = cell(nb, "forward_pass_answer")
+    original = cell(nb, answer_id("forward_pass"))
     first = copy.deepcopy(original)
     first["source"] = "def forward_pass(x, weights, activation):\n    return None\n"
     nb["cells"].insert(nb["cells"].index(original), first)
     program = _program(nb)
-    copies = program.cells_for("forward_pass_answer")
+    copies = program.cells_for(answer_id("forward_pass"))
     assert [c.source for c in copies] == [first["source"], "".join(original["source"])]
     assert any("2 copies" in note for note in program.notes)
 
 
 def test_deleted_answer_cell_runs_nothing_and_says_so():
     nb = correct_submission()
-    nb["cells"].remove(cell(nb, "linear_collapse_answer"))
+    nb["cells"].remove(cell(nb, answer_id("linear_collapse")))
     program = _program(nb)
-    assert program.cells_for("linear_collapse_answer") == ()
-    assert any("linear_collapse_answer" in note and "deleted" in note for note in program.notes)
+    assert program.cells_for(answer_id("linear_collapse")) == ()
+    assert any(answer_id("linear_collapse") in note and "deleted" in note for note in program.notes)
 
 
 def test_cells_added_without_grade_id_are_ignored_with_a_note():
@@ -96,12 +103,12 @@ def test_cells_added_without_grade_id_are_ignored_with_a_note():
 
 def test_foreign_answer_cells_are_ignored_and_named():
     nb = correct_submission()
-    extra = copy.deepcopy(cell(nb, "forward_pass_answer"))
-    extra["metadata"]["nbgrader"]["grade_id"] = "sigmoid_answer"
+    extra = copy.deepcopy(cell(nb, answer_id("forward_pass")))
+    extra["metadata"]["nbgrader"]["grade_id"] = answer_id("sigmoid")
     nb["cells"].append(extra)
     program = _program(nb)
-    assert program.cells_for("sigmoid_answer") == ()
-    assert any("sigmoid_answer" in note for note in program.notes)
+    assert program.cells_for(answer_id("sigmoid")) == ()
+    assert any(answer_id("sigmoid") in note for note in program.notes)
 
 
 def test_match_release_by_answer_cells():
@@ -158,6 +165,71 @@ def test_nbgrader_layout_names_students_by_folder(tmp_path: Path):
     assert roots == [(tmp_path / "submitted").resolve()]
 
 
+def _layout(root: Path, student: str) -> Path:
+    return root / "submitted" / student / "forward-propagation" / "forward-propagation.ipynb"
+
+
+def test_links_are_refused_and_never_read(tmp_path: Path):
+    """Every link out of a submission is listed (so it gets a record) but never opened."""
+    instructor = tmp_path / "instructor" / "forward-propagation.ipynb"
+    write(instructor, load(SOLUTION))
+    write(_layout(tmp_path, "alice"), correct_submission())
+    for student in ("mallory", "oscar"):
+        _layout(tmp_path, student).parent.mkdir(parents=True)
+    _layout(tmp_path, "mallory").symlink_to(instructor)
+    _layout(tmp_path, "oscar").hardlink_to(instructor)
+    (tmp_path / "submitted" / "trudy").symlink_to(instructor.parent.parent, target_is_directory=True)
+    (instructor.parent.parent / "forward-propagation").symlink_to(instructor.parent, target_is_directory=True)
+    subs = {s.student: s for s in find_submissions([tmp_path / "submitted"])}
+    assert sorted(subs) == ["alice", "mallory", "oscar", "trudy"]
+    assert subs["mallory"].path == _layout(tmp_path, "mallory")  # as submitted, not where it points
+    assert read_submission(subs["alice"]) == _layout(tmp_path, "alice").read_bytes()
+    expected = {
+        "mallory": "it is a symbolic link (forward-propagation.ipynb -> " + str(instructor),
+        "oscar": "it is a hard link: the same file has 2 names on disk",
+        "trudy": "it is inside a folder that is a symbolic link (trudy -> ",
+    }
+    for student, message in expected.items():
+        with pytest.raises(SubmissionRefused) as refused:
+            read_submission(subs[student])
+        assert str(refused.value).startswith(message), (student, refused.value)
+
+
+def test_a_link_swapped_in_after_the_search_is_refused(tmp_path: Path):
+    write(_layout(tmp_path, "eve"), correct_submission())
+    write(tmp_path / "elsewhere" / "forward-propagation" / "forward-propagation.ipynb", load(SOLUTION))
+    (sub,) = find_submissions([tmp_path / "submitted"])
+    _layout(tmp_path, "eve").unlink()
+    _layout(tmp_path, "eve").symlink_to(SOLUTION)
+    with pytest.raises(SubmissionRefused, match="it is a symbolic link"):
+        read_submission(sub)
+    folder = _layout(tmp_path, "eve").parent
+    folder.rename(tmp_path / "moved")
+    folder.symlink_to(tmp_path / "elsewhere" / "forward-propagation", target_is_directory=True)
+    with pytest.raises(SubmissionRefused, match="inside a folder that is a symbolic link"):
+        read_submission(sub)
+
+
+def test_a_file_given_as_a_link_or_through_dotdot_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    write(tmp_path / "loose" / "dan.ipynb", correct_submission())
+    (tmp_path / "loose" / "sub").mkdir()
+    (tmp_path / "loose" / "link.ipynb").symlink_to(SOLUTION)
+    dotdot, link = tmp_path / "loose" / "sub" / ".." / "dan.ipynb", tmp_path / "loose" / "link.ipynb"
+    subs = find_submissions([dotdot, link])
+    assert [(s.student, s.refused) for s in subs] == [
+        ("dan", f"its path climbs back out of a folder with '..' ({dotdot})"),
+        ("link", f"it is a symbolic link (link.ipynb -> {SOLUTION})"),
+    ]
+    for sub in subs:
+        with pytest.raises(SubmissionRefused):
+            read_submission(sub)
+    # Where the instructor stands is not part of the submission: a leading '..' is fine.
+    monkeypatch.chdir(tmp_path / "loose" / "sub")
+    (given,) = find_submissions(["../dan.ipynb"])
+    assert (given.student, given.refused) == ("dan", None)
+    assert read_submission(given) == (tmp_path / "loose" / "dan.ipynb").read_bytes()
+
+
 def test_student_ids_are_safe_file_names():
     assert safe_id("../../etc/passwd") == "_.._etc_passwd"
     assert safe_id("..") == "student"
@@ -186,16 +258,16 @@ def test_prose_questions_are_titled_by_their_task_heading():
         *release.cells,
         _md(100, "## Part 3: where each activation is found\n\nSome text."),
         _md(101, "### Task 6: GELU in transformers"),
-        _md(102, "YOUR ANSWER HERE", "gelu_prose", 4),
+        _md(102, "YOUR ANSWER HERE", prose_id("gelu"), 4),
         _md(103, "## Task 7: a multi-label head"),
         _md(104, "Intro.\n\n### In words (marked by hand)"),
-        _md(105, "YOUR ANSWER HERE", "head_prose", 3),
+        _md(105, "YOUR ANSWER HERE", prose_id("head"), 3),
         _md(106, "## Closing remarks"),
-        _md(107, "YOUR ANSWER HERE", "closing_prose"),
+        _md(107, "YOUR ANSWER HERE", prose_id("closing")),
     )
     prose = nbs.ReleaseNotebook("x", RELEASE, cells).prose
     assert [(q.grade_id, q.title, q.points) for q in prose] == [
-        ("gelu_prose", "Task 6: GELU in transformers", 4.0),
-        ("head_prose", "Task 7: a multi-label head — In words (marked by hand)", 3.0),
-        ("closing_prose", "Closing remarks", 0.0),
+        (prose_id("gelu"), "Task 6: GELU in transformers", 4.0),
+        (prose_id("head"), "Task 7: a multi-label head — In words (marked by hand)", 3.0),
+        (prose_id("closing"), "Closing remarks", 0.0),
     ]

@@ -26,9 +26,10 @@ from batch_nb import (
 
 from actgrader.batch.engine import _resumable
 from actgrader.batch.submissions import find_submissions
+from actgrader.grading.conventions import answer_id
 from actgrader.grading.secret import Secret, resume_tag
 
-FP_OK = learner_solution("forward_pass_answer")
+FP_OK = learner_solution(answer_id("forward_pass"))
 # Right or wrong by the toss of the child's random generator: only a seeded, single-threaded
 # child gives it the same score every time.
 COIN = FP_OK.replace("    return h", "    return h if torch.rand(()) < 0.5 else h + 1")

@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 
 from actgrader.grading.cases import Task
+from actgrader.grading.conventions import is_role
 from actgrader.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,9 +28,6 @@ import generate_exercises  # noqa: E402
 
 ASSIGNMENTS = generate_exercises.assignments(SOLUTIONS)
 
-PROSE_SUFFIX = exercise_readme.PROSE_SUFFIX
-BEGIN_MARK_SCHEME = exercise_readme.BEGIN_MARK_SCHEME
-END_MARK_SCHEME = exercise_readme.END_MARK_SCHEME
 TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader_config.py: ClearSolutions.text_stub (a test checks they agree)
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -67,7 +65,7 @@ def tasks_in(assignment: str) -> list[Task]:
 
 def prose_cells(nb: Any) -> dict[str, Any]:
     """The answers in words (``<task_id>_prose`` cells, marked by hand), by grade id."""
-    return {g: c for g, c in by_grade_id(nb).items() if g.endswith(PROSE_SUFFIX)}
+    return {g: c for g, c in by_grade_id(nb).items() if is_role(g, "prose")}
 
 
 def auto_points(assignment: str) -> float:

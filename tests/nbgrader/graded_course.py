@@ -23,6 +23,8 @@ import nbformat
 import pytest
 from exercise_nb import ASSIGNMENTS, by_grade_id, generate_exercises, read, source_path
 
+from actgrader.grading.conventions import answer_id
+
 STUDENTS = ("solution", "untouched")
 MISTAKES_ASSIGNMENT = "forward-propagation"
 
@@ -70,7 +72,7 @@ def submission_with_mistakes(release: Path) -> nbformat.NotebookNode:
     nb = read(release)
     cells = by_grade_id(nb)
     for task_id, body in MISTAKES.items():
-        cell = cells[f"{task_id}_answer"]
+        cell = cells[answer_id(task_id)]
         cell.source = cell.source.split("# YOUR CODE HERE")[0].rstrip(" ") + body
     return nb
 

@@ -30,16 +30,12 @@ import pytest
 from exercise_nb import (
     ASSIGNMENTS,
     BEGIN_HIDDEN,
-    BEGIN_MARK_SCHEME,
     BEGIN_SOLUTION,
     END_HIDDEN,
-    END_MARK_SCHEME,
     END_SOLUTION,
-    PROSE_SUFFIX,
     REPO,
     TEXT_STUB,
     by_grade_id,
-    exercise_readme,
     expected_check_cell,
     expected_released_check_cell,
     generate_exercises,
@@ -53,6 +49,16 @@ from exercise_nb import (
     tasks_in,
 )
 
+from actgrader.grading import conventions
+from actgrader.grading.conventions import (
+    BEGIN_MARK_SCHEME,
+    END_MARK_SCHEME,
+    answer_id,
+    check_id,
+    demo_id,
+    is_role,
+    task_of,
+)
 from actgrader.links import DEFAULT_BOOK_URL, section_url
 
 REQUIRED_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
@@ -103,7 +109,7 @@ def test_each_task_has_answer_check_and_demo_cells_in_order(assignment, source):
     tasks = tasks_in(assignment)
     assert tasks, "the notebook checks no task"
     for task in tasks:
-        answer, check = cells.get(f"{task.id}_answer"), cells[f"{task.id}_check"]
+        answer, check = cells.get(answer_id(task.id)), cells[check_id(task.id)]
         assert answer is not None, f"no {task.id}_answer cell"
         assert answer.cell_type == "code"
         assert meta(answer) | {"grade_id": None} == {
@@ -115,19 +121,19 @@ def test_each_task_has_answer_check_and_demo_cells_in_order(assignment, source):
             "task": False,
         }
         assert meta(check)["grade"] and meta(check)["locked"] and not meta(check)["solution"]
-        assert order.index(f"{task.id}_answer") < order.index(f"{task.id}_check")
-        demo = f"{task.id}_demo"
+        assert order.index(answer_id(task.id)) < order.index(check_id(task.id))
+        demo = demo_id(task.id)
         if demo in cells:
-            assert order.index(f"{task.id}_check") < order.index(demo), "a demo follows its task's test cell"
+            assert order.index(check_id(task.id)) < order.index(demo), "a demo follows its task's test cell"
 
 
 def test_check_cells_call_check_and_grade_and_are_worth_the_task(assignment, source):
     cells = by_grade_id(source)
-    graded = [g for g, c in cells.items() if meta(c)["grade"] and not g.endswith(PROSE_SUFFIX)]
+    graded = [g for g, c in cells.items() if meta(c)["grade"] and not is_role(g, "prose")]
     tasks = tasks_in(assignment)
-    assert sorted(graded) == sorted(f"{t.id}_check" for t in tasks), "only test and prose cells are graded"
+    assert sorted(graded) == sorted(check_id(t.id) for t in tasks), "only test and prose cells are graded"
     for task in tasks:
-        cell = cells[f"{task.id}_check"]
+        cell = cells[check_id(task.id)]
         assert cell.source == expected_check_cell(task)
         assert meta(cell)["points"] == task.points, f"{task.id}: cell points must equal the task's total"
 
@@ -141,9 +147,9 @@ def test_prose_cells_are_manually_graded_markdown_of_a_task_with_a_mark_scheme(a
         assert cell.cell_type == "markdown", f"{grade_id}: a prose answer is a markdown cell"
         assert m["grade"] and m["solution"] and not m["locked"] and not m.get("task"), f"{grade_id}: {m}"
         assert m.get("points", 0) > 0, f"{grade_id}: a prose answer is worth points"
-        task_id = grade_id.removesuffix(PROSE_SUFFIX)
+        task_id = task_of(grade_id, "prose")
         assert task_id in task_ids, f"{grade_id} belongs to no task of the notebook"
-        assert order.index(f"{task_id}_check") < order.index(grade_id), f"{grade_id} comes after its task's test cell"
+        assert order.index(check_id(task_id)) < order.index(grade_id), f"{grade_id} comes after its task's test cell"
         assert cell.source.count(BEGIN_MARK_SCHEME) == 1 and cell.source.count(END_MARK_SCHEME) == 1
         assert cell.source.index(BEGIN_MARK_SCHEME) < cell.source.index(END_MARK_SCHEME)
         assert BEGIN_SOLUTION not in cell.source, "the whole cell is the solution: no solution region"
@@ -151,8 +157,8 @@ def test_prose_cells_are_manually_graded_markdown_of_a_task_with_a_mark_scheme(a
 
 def test_mark_schemes_open_with_a_one_line_summary_and_follow_a_model_answer(assignment, source):
     for grade_id, cell in prose_cells(source).items():
-        summary = exercise_readme.looks_for(cell.source, grade_id)  # raises with what to write
-        scheme = exercise_readme.mark_scheme(cell.source)
+        summary = conventions.looks_for(cell.source, grade_id)  # raises with what to write
+        scheme = conventions.mark_scheme(cell.source)
         rubric = scheme.split(summary, 1)[1]
         assert rubric.strip(), f"{grade_id}: the mark scheme has a summary but no rubric under it"
         model_answer = cell.source.split(BEGIN_MARK_SCHEME)[0] + cell.source.split(END_MARK_SCHEME)[1]
@@ -162,13 +168,13 @@ def test_mark_schemes_open_with_a_one_line_summary_and_follow_a_model_answer(ass
 def test_only_prose_answers_are_markdown_cells_with_nbgrader_metadata(source):
     for cell in source.cells:
         if cell.cell_type == "markdown" and meta(cell):
-            assert meta(cell)["grade_id"].endswith(PROSE_SUFFIX), f"{meta(cell)['grade_id']}: not a prose cell"
+            assert is_role(meta(cell)["grade_id"], "prose"), f"{meta(cell)['grade_id']}: not a prose cell"
 
 
 def test_answer_cells_define_the_function_around_one_solution_region(assignment, source):
     cells = by_grade_id(source)
     for task in tasks_in(assignment):
-        text = cells[f"{task.id}_answer"].source
+        text = cells[answer_id(task.id)].source
         assert text.count(BEGIN_SOLUTION) == 1 and text.count(END_SOLUTION) == 1
         assert len(solution_bodies(text)) == 1
         kept = text.split(BEGIN_SOLUTION)[0]
@@ -193,8 +199,8 @@ def test_locked_cells_are_setup_or_demo_and_tagged(assignment, source):
             assert "import torch" in cell.source
             assert "from actgrader.notebook import check" in cell.source
         else:
-            assert m["grade_id"].endswith("_demo"), f"locked cell {m['grade_id']} is neither setup nor demo"
-            assert m["grade_id"].removesuffix("_demo") in task_ids
+            assert is_role(m["grade_id"], "demo"), f"locked cell {m['grade_id']} is neither setup nor demo"
+            assert task_of(m["grade_id"], "demo") in task_ids
             assert tags == ["demo"]
             assert "check(" not in cell.source and "grade(" not in cell.source, "demos are not part of grading"
 
@@ -242,10 +248,10 @@ def test_release_keeps_neither_solutions_nor_hidden_tests(assignment, source):
     src_cells, rel_cells = by_grade_id(source), by_grade_id(release)
     assert list(rel_cells) == list(src_cells)
     for task in tasks_in(assignment):
-        answer = src_cells[f"{task.id}_answer"].source
+        answer = src_cells[answer_id(task.id)].source
         kept = answer.split(BEGIN_SOLUTION)[0].rstrip(" ")
-        assert rel_cells[f"{task.id}_answer"].source == kept + STUB
-        assert rel_cells[f"{task.id}_check"].source == expected_released_check_cell(task)
+        assert rel_cells[answer_id(task.id)].source == kept + STUB
+        assert rel_cells[check_id(task.id)].source == expected_released_check_cell(task)
     for cell in release.cells:
         m = meta(cell)
         if m.get("locked") or m.get("solution"):

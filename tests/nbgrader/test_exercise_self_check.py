@@ -21,6 +21,8 @@ import pytest
 from exercise_nb import ASSIGNMENTS, by_grade_id, meta, output_text, tasks_in
 from graded_course import graded_course
 
+from actgrader.grading.conventions import check_id, demo_id
+
 pytestmark = pytest.mark.slow
 
 
@@ -57,7 +59,7 @@ def verdict(cell, task_id: str) -> str:
 def test_untouched_release_says_what_failed(course, assignment):
     cells = _cells(course, "untouched", assignment)
     for task in tasks_in(assignment):
-        shown = verdict(cells[f"{task.id}_check"], task.id)
+        shown = verdict(cells[check_id(task.id)], task.id)
         public = [c for c in task.cases if not c.hidden]
         assert shown.startswith(f"{task.id}: 0 of {len(public)} public cases pass."), shown
         assert f"`{task.answer}` still raises NotImplementedError" in shown
@@ -74,7 +76,7 @@ def test_untouched_release_says_what_failed(course, assignment):
 def test_untouched_release_demos_ask_for_the_function_first(course, assignment):
     cells = _cells(course, "untouched", assignment)
     for task in tasks_in(assignment):
-        demo = cells.get(f"{task.id}_demo")
+        demo = cells.get(demo_id(task.id))
         if demo is not None:
             assert f"Write {task.answer} above" in output_text(demo)
 
@@ -82,7 +84,7 @@ def test_untouched_release_demos_ask_for_the_function_first(course, assignment):
 def test_solution_passes_every_public_case(course, assignment):
     cells = _cells(course, "solution", assignment)
     for task in tasks_in(assignment):
-        shown = verdict(cells[f"{task.id}_check"], task.id)
+        shown = verdict(cells[check_id(task.id)], task.id)
         public = [c for c in task.cases if not c.hidden]
         assert shown.startswith(f"{task.id}: all {len(public)} public cases pass."), shown
         for case in public:
@@ -90,7 +92,7 @@ def test_solution_passes_every_public_case(course, assignment):
         assert "✗" not in shown
         if task.hidden_points:
             assert "passing the public cases does not guarantee them" in shown
-        demo = cells.get(f"{task.id}_demo")
+        demo = cells.get(demo_id(task.id))
         if demo is not None:
             shown = output_text(demo)
             assert shown.strip() and f"Write {task.answer} above" not in shown

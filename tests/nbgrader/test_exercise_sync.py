@@ -33,6 +33,7 @@ from exercise_nb import (
 )
 from traitlets.config.loader import PyFileConfigLoader
 
+from actgrader.grading import conventions
 from actgrader.links import section_url
 
 
@@ -116,8 +117,8 @@ def test_readme_lists_prose_answers_with_points_and_summary_but_no_rubric():
         for grade_id, cell in prose_cells(read(source_path(name))).items():
             row = next(line for line in committed.splitlines() if line.startswith(f"| `{grade_id}`"))
             assert f"| {cell.metadata['nbgrader']['points']:g} |" in row
-            scheme = exercise_readme.mark_scheme(cell.source) or ""
-            summary = exercise_readme.looks_for(cell.source, grade_id)
+            scheme = conventions.mark_scheme(cell.source) or ""
+            summary = conventions.looks_for(cell.source, grade_id)
             assert summary.replace("|", "\\|") in row
             rubric = scheme.split(summary, 1)[1]
             leaked = {
@@ -184,3 +185,22 @@ def test_check_command_reports_drift(fresh, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(generate_exercises, "generate", lambda dest: shutil.copytree(fresh, dest, dirs_exist_ok=True))
     assert generate_exercises.main(["--check", "--dest", str(copy)]) == 1
     assert "README.md" in capsys.readouterr().out
+
+
+def test_test_cell_points_are_generated_from_the_tasks_cases(tmp_path):
+    """The task's cases are the one source of points: make exercises writes their total into each test cell."""
+    name = ASSIGNMENTS[0]
+    notebook = tmp_path / f"{name}.ipynb"
+    shutil.copyfile(source_path(name), notebook)
+    assert generate_exercises.sync_points(notebook) == [], f"{name}: run `make exercises` (points out of sync)"
+    nb = read(notebook)
+    task = tasks_in(name)[0]
+    (check,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == conventions.check_id(task.id)]
+    check.metadata["nbgrader"]["points"] = task.points + 7
+    notebook.write_text(nbformat.writes(nb), encoding="utf-8")
+    assert generate_exercises.sync_points(notebook, write=False) == [
+        f"{conventions.check_id(task.id)}: {task.points + 7:g} -> {task.points:g}"
+    ]
+    assert len(generate_exercises.sync_points(notebook)) == 1
+    assert generate_exercises.sync_points(notebook) == []
+    assert read(notebook).cells == read(source_path(name)).cells

@@ -37,6 +37,7 @@ from nbgrader.api import Gradebook
 
 from actgrader.grading.answer import LocalAnswer
 from actgrader.grading.cases import run_task
+from actgrader.grading.conventions import answer_id, check_id
 from actgrader.grading.secret import Secret
 from actgrader.tasks import get_task
 
@@ -48,7 +49,7 @@ def _mistaken_functions(release) -> dict[str, object]:
     nb = submission_with_mistakes(release)
     namespace: dict[str, object] = {}
     for task in tasks_in(MISTAKES_ASSIGNMENT):
-        exec(by_grade_id(nb)[f"{task.id}_answer"].source, namespace)
+        exec(by_grade_id(nb)[answer_id(task.id)].source, namespace)
     return namespace
 
 
@@ -103,7 +104,7 @@ def test_answers_in_words_are_left_for_the_instructor(course, assignment):
             assert blank.auto_score == 0 and not blank.needs_manual_grade, "an unanswered prose cell scores 0 by itself"
             assert blank.max_score == float(meta(cell)["points"])
         for task in tasks_in(assignment):
-            check = gb.find_grade(f"{task.id}_check", assignment, assignment, "solution")
+            check = gb.find_grade(check_id(task.id), assignment, assignment, "solution")
             assert not check.needs_manual_grade and check.auto_score == task.points
 
 
@@ -123,7 +124,7 @@ def test_hidden_cases_ran_and_are_only_counted(course):
     for student, assignment in submissions():
         cells = by_grade_id(course.notebook("autograded", student, assignment))
         for task in tasks_in(assignment):
-            shown = output_text(cells[f"{task.id}_check"])
+            shown = output_text(cells[check_id(task.id)])
             hidden = [c for c in task.cases if c.hidden]
             if student == "solution":
                 assert f"hidden cases {len(hidden)}/{len(hidden)} pass" in shown, shown
@@ -145,9 +146,9 @@ def test_autograded_test_cells_write_nothing_to_stderr(course):
 
 def test_the_mistake_is_named_in_the_feedback(course):
     cells = by_grade_id(course.notebook("autograded", "mistakes", MISTAKES_ASSIGNMENT))
-    assert "applied after the output layer too" in output_text(cells["forward_pass_check"])
+    assert "applied after the output layer too" in output_text(cells[check_id("forward_pass")])
     public = sum(not c.hidden for c in get_task("linear_collapse").cases)
-    assert f"all {public} public cases pass" in output_text(cells["linear_collapse_check"])
+    assert f"all {public} public cases pass" in output_text(cells[check_id("linear_collapse")])
 
 
 def _visible_text(page: str) -> str:
@@ -190,7 +191,7 @@ def test_the_code_in_the_feedback_is_the_learners_own(course, assignment):
     solution_lines = {
         line
         for task in tasks_in(assignment)
-        for body in solution_bodies(by_grade_id(source)[f"{task.id}_answer"].source)
+        for body in solution_bodies(by_grade_id(source)[answer_id(task.id)].source)
         for line in body.splitlines()
         if line.strip() and not line.strip().startswith("return") and line not in released
     }

@@ -18,7 +18,7 @@ from ipywidgets.embed import embed_data
 from ipywidgets.widgets.widget_link import Link
 from PIL import Image
 
-from actgrader.viz import AltImage, Control, PrecomputedFigure, new_figure, png_bytes
+from actgrader.viz import AltImage, Control, PrecomputedFigure, clipped_texts, new_figure, png_bytes
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -249,3 +249,38 @@ def test_alt_image_shows_the_png_with_its_alt_text_escaped():
         AltImage(png, " ")
     with pytest.raises(TypeError):
         AltImage(b"GIF89a", "a gif")
+
+
+def _frozen_too_early():
+    """The pattern that clipped the vanishing-gradients frames: layout fixed on empty axes."""
+    fig, ax = new_figure(width=5.6, height=2.7)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    ax.semilogy([1, 2, 3], [1e-3, 1e-10, 1e-20])
+    ax.set(xlabel="layer (1 = input side)", ylabel="gradient norm", ylim=(1e-22, 1e2))
+    ax.set_title("20 layers, sigmoid, init xavier")
+    return fig
+
+
+def test_clipped_texts_names_each_cut_piece():
+    fig = _frozen_too_early()
+    found = clipped_texts(fig)
+    plt.close(fig)
+    assert any("title '20 layers, sigmoid, init xavier'" in f and "top" in f for f in found), found
+    assert any("y axis" in f and "'gradient norm'" in f and "left" in f for f in found), found
+    assert any("x axis" in f and "bottom" in f for f in found), found
+
+
+def test_clipped_texts_accepts_a_laid_out_figure():
+    fig, ax = new_figure(width=5.6, height=2.7)
+    ax.semilogy([1, 2, 3], [1e-3, 1e-10, 1e-20])
+    ax.set(xlabel="layer (1 = input side)", ylabel="gradient norm", ylim=(1e-22, 1e2))
+    ax.set_title("20 layers, sigmoid, init xavier")
+    ax.legend(["sigmoid"], loc="lower right")
+    assert clipped_texts(fig) == []
+    plt.close(fig)
+
+
+def test_a_clipped_frame_stops_the_widget():
+    with pytest.raises(ValueError, match="runs off the edge"):
+        PrecomputedFigure(lambda depth: _frozen_too_early(), [Control("depth", [5, 10])], caption="c")

@@ -123,14 +123,15 @@ def _add_grade_options(parser: argparse.ArgumentParser, defaults: GradingOptions
 GRADESCOPE_EPILOG = """\
 what is in each zip (OUT/<assignment>.zip):
   setup.sh, run_autograder, README.txt, actgrade-autograder.json (assignment, limits,
-  --public-only), constraints.txt, release/<assignment>/<notebook>.ipynb and the grader's
-  source (grader/). Upload it as the autograder of a Gradescope programming assignment.
+  --public-only), constraints.txt, release/<assignment>/<notebook>.ipynb, the grader's
+  source (grader/) and the instructor secret (instructor-secret). Upload it as the
+  autograder of a Gradescope programming assignment: it grades the hidden cases as it is.
 
-the instructor secret is NOT in the zip:
-  run_autograder reads it from $ACTGRADER_SECRET (or the file named by $ACTGRADER_SECRET_FILE)
-  inside Gradescope's container (README.txt in the zip says how to provide it). Without it,
-  run_autograder fails with "NO INSTRUCTOR SECRET" and writes no results, unless the zip was
-  built with --public-only.
+keep the zips private:
+  each holds the instructor secret (from --secret-file, $ACTGRADER_SECRET or the file named
+  by $ACTGRADER_SECRET_FILE; without one only --public-only zips are built). Upload them to
+  Gradescope and nowhere else. Inside Gradescope only the grader reads the secret: the
+  learner's code runs in the sandbox, where the file is hidden and no environment holds it.
 
 examples:
   actgrade gradescope -o gradescope/
@@ -138,6 +139,9 @@ examples:
 """
 
 GRADESCOPE_RUN_EPILOG = """\
+The instructor secret is the zip's instructor-secret file, else $ACTGRADER_SECRET or the
+file named by $ACTGRADER_SECRET_FILE. The student is named from --metadata (Gradescope's
+submission_metadata.json: the submitters' e-mail addresses), never from the notebook.
 Gradescope's paths can be moved for testing: $ACTGRADE_AUTOGRADER_ROOT (default /autograder)
 and $ACTGRADE_AUTOGRADER_PYTHON (default $ROOT/venv/bin/python3) are read by run_autograder.
 exit status: 0 when results.json was written, 1 without the instructor secret (unless the zip
@@ -170,8 +174,16 @@ def _add_gradescope(commands: Any) -> None:
     gradescope.add_argument(
         "--public-only",
         action="store_true",
-        help="let the autograder run without the instructor secret, grading the public cases only "
-        "(default: it refuses to grade without the secret)",
+        help="build zips without the instructor secret that grade the public cases only "
+        "(default: the zips hold the secret and grade the hidden cases too)",
+    )
+    gradescope.add_argument(
+        "--secret-file",
+        type=Path,
+        metavar="PATH",
+        default=None,
+        help="file holding the instructor secret to put in the zips (default: $ACTGRADER_SECRET, "
+        "else the file named by $ACTGRADER_SECRET_FILE)",
     )
     gradescope.add_argument(
         "--hidden-visibility",
@@ -205,6 +217,13 @@ def _add_gradescope(commands: Any) -> None:
     run.add_argument("--config", type=Path, metavar="FILE", required=True, help="the zip's actgrade-autograder.json")
     run.add_argument("--submission", type=Path, metavar="DIR", required=True, help="the folder of submitted files")
     run.add_argument("--results", type=Path, metavar="FILE", required=True, help="where to write results.json")
+    run.add_argument(
+        "--metadata",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="Gradescope's submission_metadata.json (names the student; default: none, 'submission')",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,13 +297,15 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _gradescope(args: argparse.Namespace) -> int:
     from actgrader.batch import notebooks as nbs
-    from actgrader.batch.autograder import build_zip
+    from actgrader.batch.autograder import KEEP_PRIVATE, ZIP_SECRET_MISSING, build_zip
+    from actgrader.grading.secret import SecretError, load_secret
 
     try:
         limits = {name: getattr(args, name) for name in _ZIP_LIMITS}
         options = GradingOptions(release=args.release, **limits)
         releases = nbs.find_releases(options.release_path)
-    except (ValueError, nbs.NotebookError) as exc:
+        secret = None if args.public_only else load_secret(args.secret_file)
+    except (ValueError, nbs.NotebookError, SecretError) as exc:
         print(f"actgrade: {exc}", file=sys.stderr)
         return 2
     wanted = args.assignment or [r.assignment for r in releases]
@@ -294,6 +315,9 @@ def _gradescope(args: argparse.Namespace) -> int:
         print(f"actgrade: no assignment {', '.join(unknown)} in {options.release_path} (found: {', '.join(known)})",
               file=sys.stderr)  # fmt: skip
         return 2
+    if secret is None and not args.public_only:
+        print(f"actgrade: {ZIP_SECRET_MISSING}", file=sys.stderr)
+        return 2
     for assignment in wanted:
         path = build_zip(
             known[assignment],
@@ -301,20 +325,20 @@ def _gradescope(args: argparse.Namespace) -> int:
             public_only=args.public_only,
             hidden_visibility=args.hidden_visibility,
             options=options,
+            secret=secret,
         )
         print(f"{path}")
-    mode = "public cases only without a secret" if args.public_only else "refuses to grade without the secret"
-    print(
-        f"Upload each zip as a Gradescope autograder; it {mode}. The instructor secret is not in the zips: "
-        "see README.txt inside them for how to provide it."
-    )
+    if args.public_only:
+        print("Upload each zip as a Gradescope autograder; it holds no secret and grades the public cases only.")
+    else:
+        print(f"Upload each zip as a Gradescope autograder; it grades the hidden cases as it is. {KEEP_PRIVATE}")
     return 0
 
 
 def _gradescope_run(args: argparse.Namespace) -> int:
     from actgrader.batch.autograder import run_in_container
 
-    return run_in_container(args.config, args.submission, args.results)
+    return run_in_container(args.config, args.submission, args.results, metadata=args.metadata)
 
 
 def _log(message: str) -> None:

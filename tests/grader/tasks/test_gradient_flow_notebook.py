@@ -13,6 +13,7 @@ import nbformat
 import pytest
 import torch
 
+from actgrader.grading.conventions import is_role, task_of
 from actgrader.grading.secret import SECRET_ENV, SECRET_FILE_ENV
 from actgrader.notebook import grade
 from actgrader.tasks import get_task
@@ -35,17 +36,13 @@ def _namespace(path: Path) -> dict[str, object]:
     exec(cells["setup"], namespace)
     torch.set_num_threads(threads)  # the setup cell makes the kernel single-threaded; leave pytest as it was
     for grade_id, text in cells.items():
-        if grade_id.endswith("_answer"):
+        if is_role(grade_id, "answer"):
             exec(_SOLUTION_MARKERS.sub("", text), namespace)
     return namespace
 
 
 def _task_ids() -> list[str]:
-    return [
-        g.removesuffix("_check")
-        for g in _cells(REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-        if g.endswith("_check")
-    ]
+    return [t for g in _cells(REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb") if (t := task_of(g, "check"))]
 
 
 @pytest.fixture(autouse=True)

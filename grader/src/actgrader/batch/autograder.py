@@ -10,12 +10,21 @@ must write ``/autograder/results/results.json``). The zip built here holds:
 * ``actgrade-autograder.json``: the assignment, the limits and the ``--public-only`` choice;
 * ``release/<assignment>/<assignment>.ipynb``: the release notebook (setup cells, answer cells);
 * ``grader/``: the grader package's source (``pyproject.toml``, ``src/actgrader``);
-* ``README.txt``: how to give the autograder the instructor secret.
+* ``instructor-secret``: the instructor secret, so that a plain upload grades the hidden
+  cases (not in a ``--public-only`` zip); the zip is as private as the secret itself;
+* ``README.txt``: what the zip holds and why it must stay private.
 
-The instructor secret is never put in the zip. ``run_autograder`` reads it from
-``ACTGRADER_SECRET`` (or the file named by ``ACTGRADER_SECRET_FILE``) and, unless the zip was
-built with ``--public-only``, stops with an error and writes no results without it: a
-Gradescope run that silently skipped the hidden cases would hand out wrong grades.
+The secret is read by the trusted side only: ``gradescope-run`` loads it, names the file as a
+protected path (hidden from the sandboxed child by an empty mount, and refused by its audit
+hook) and passes it to no process that runs learner code (the fork server starts with a clean
+environment). Without a secret (a zip without the file and no ``ACTGRADER_SECRET`` or
+``ACTGRADER_SECRET_FILE`` set) ``run_autograder`` stops with an error and writes no results,
+unless the zip was built with ``--public-only``: a Gradescope run that silently skipped the
+hidden cases would hand out wrong grades.
+
+The student is named from Gradescope's ``submission_metadata.json`` (the submitters' e-mail
+addresses, else their Gradescope ids), never from the notebook's file name, and
+``execution_time`` is the whole run's.
 
 Every Gradescope path can be moved with an environment variable (for testing the zip outside
 Gradescope): ``ACTGRADE_AUTOGRADER_ROOT`` (default ``/autograder``; ``source``, ``submission``,
@@ -25,10 +34,14 @@ Gradescope): ``ACTGRADE_AUTOGRADER_ROOT`` (default ``/autograder``; ``source``, 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import os
 import re
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,9 +52,11 @@ from actgrader.batch import notebooks as nbs
 from actgrader.batch.gradescope import VISIBILITIES, Visibility, results_json
 from actgrader.batch.options import GradingOptions, repository_root
 from actgrader.batch.results import SubmissionResult, write_atomic
-from actgrader.grading.secret import SECRET_ENV, SECRET_FILE_ENV, SecretError, load_secret
+from actgrader.batch.submissions import SubmissionRefused, find_submissions, read_submission, safe_id
+from actgrader.grading.secret import SECRET_ENV, SECRET_FILE_ENV, Secret, SecretError, load_secret
 
 CONFIG_NAME = "actgrade-autograder.json"
+SECRET_NAME = "instructor-secret"
 CONFIG_FORMAT = 1
 ROOT_ENV = "ACTGRADE_AUTOGRADER_ROOT"
 PYTHON_ENV = "ACTGRADE_AUTOGRADER_PYTHON"
@@ -49,10 +64,18 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so that the same sources give the same zip
 
 NO_SECRET = (
-    f"actgrade: NO INSTRUCTOR SECRET. This autograder needs {SECRET_ENV} (or {SECRET_FILE_ENV}) to run the "
-    "hidden cases, and neither is set, so it stops here and writes no results (no grade is better than a "
-    "wrong one). Provide the secret as README.txt in the autograder zip describes, or build the zip with "
-    "`actgrade gradescope --public-only` to grade the public cases only."
+    f"actgrade: NO INSTRUCTOR SECRET. This autograder zip holds no {SECRET_NAME} file and neither {SECRET_ENV} "
+    f"nor {SECRET_FILE_ENV} is set, so the hidden cases cannot run: it stops here and writes no results (no "
+    "grade is better than a wrong one). Build the zip again with the secret set (`actgrade gradescope`), or "
+    "with `actgrade gradescope --public-only` to grade the public cases only."
+)
+ZIP_SECRET_MISSING = (
+    f"no instructor secret: set {SECRET_ENV} or {SECRET_FILE_ENV} (or give --secret-file) to build an "
+    "autograder that grades the hidden cases, or build it with --public-only"
+)
+KEEP_PRIVATE = (
+    "Each zip holds the instructor secret: keep it private (upload it to Gradescope only; do not share, "
+    "publish or commit it). Anyone with the zip can compute every hidden case."
 )
 
 SETUP_SH = """\
@@ -78,8 +101,9 @@ RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
 # Gradescope runs this once per submission (actgrade {version}, assignment {assignment}).
 # It grades the notebook in $ROOT/submission and writes $ROOT/results/results.json, using the
-# grader shipped in this zip. The instructor secret comes from ${secret_env} or ${secret_file_env}
-# (see README.txt); without it this exits with an error unless the zip was built --public-only.
+# grader shipped in this zip. The instructor secret comes from the zip's {secret_name} file
+# (else ${secret_env} or ${secret_file_env}); the graded notebook's code never sees it. Without
+# a secret this exits with an error unless the zip was built --public-only.
 set -euo pipefail
 ROOT="${{{root_env}:-/autograder}}"
 PYTHON="${{{python_env}:-$ROOT/venv/bin/python3}}"
@@ -87,6 +111,7 @@ export PYTHONPATH="$ROOT/source/grader/src${{PYTHONPATH:+:$PYTHONPATH}}"
 exec "$PYTHON" -P -m actgrader.cli gradescope-run \\
     --config "$ROOT/source/{config}" \\
     --submission "$ROOT/submission" \\
+    --metadata "$ROOT/submission_metadata.json" \\
     --results "$ROOT/results/results.json"
 """
 
@@ -97,18 +122,9 @@ Autograder for the assignment {assignment!r} of the activation-functions course
 Upload this zip as the autograder of a Gradescope programming assignment. Learners submit
 their notebook ({notebook}). Choose a base image with Python 3.11 or newer (Ubuntu 24.04).
 
-THE INSTRUCTOR SECRET
-The hidden cases take their parameters from the instructor secret, which is NOT in this
-zip (the course repository is public). {secret_mode}
-run_autograder reads it from the environment variable {secret_env} (the secret itself) or
-{secret_file_env} (the path of a file holding it). Ways to provide it:
-  * if your Gradescope autograder settings let you set environment variables, set
-    {secret_env} there;
-  * with "Manual Docker configuration", build your own image from this zip and Gradescope's
-    base image, with the secret in a file and {secret_file_env} pointing at it
-    (ENV {secret_file_env}=/autograder/secret); keep that image private.
-Test it with a submission before learners submit: without the secret, every run fails with
-"NO INSTRUCTOR SECRET" in the autograder output.
+THE INSTRUCTOR SECRET: KEEP THIS ZIP PRIVATE
+The hidden cases take their parameters from the instructor secret (the course repository,
+checks and solutions included, is public). {secret_mode}
 
 WHAT RUNS
 For each submission: the release's setup cells and the learner's answer cells, in a sandbox;
@@ -131,6 +147,7 @@ class AutograderConfig:
     call_timeout: float = 30.0
     notebook_timeout: float = 600.0
     memory_limit: int = 3 * 2**30
+    secret: str = ""  # the secret's file, relative to the source folder ("": none in the zip)
     format: int = CONFIG_FORMAT
 
     @classmethod
@@ -171,10 +188,17 @@ def build_zip(
     hidden_visibility: Visibility = "visible",
     options: GradingOptions | None = None,
     repo: Path | None = None,
+    secret: Secret | None = None,
 ) -> Path:
-    """Write the Gradescope autograder zip for ``release`` to ``dest`` (see the module docstring)."""
+    """Write the Gradescope autograder zip for ``release`` to ``dest`` (see the module docstring).
+
+    ``secret`` goes into the zip (so it grades the hidden cases as uploaded) unless
+    ``public_only``; a zip that is not public-only needs one (ValueError without it).
+    """
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}")
+    if secret is None and not public_only:
+        raise ValueError(ZIP_SECRET_MISSING)
     options = options or GradingOptions()
     repo = repo or repository_root()
     if repo is None:
@@ -191,13 +215,24 @@ def build_zip(
         call_timeout=float(options.call_timeout),
         notebook_timeout=float(options.notebook_timeout),
         memory_limit=int(options.memory_limit),
+        secret="" if public_only else SECRET_NAME,
     )
-    names = {"secret_env": SECRET_ENV, "secret_file_env": SECRET_FILE_ENV, "version": version}
+    names = {
+        "secret_env": SECRET_ENV,
+        "secret_file_env": SECRET_FILE_ENV,
+        "secret_name": SECRET_NAME,
+        "version": version,
+    }
     secret_mode = (
-        "This zip was built with --public-only: without a secret it grades the public cases only, "
-        "and says so in every result."
+        "This zip was built with --public-only: it holds no secret and grades the public cases\n"
+        f"only (unless {SECRET_ENV} is set in the container), and says so in every result."
         if public_only
-        else "Without it run_autograder stops with an error and writes no results."
+        else f"This zip holds the secret (the file {SECRET_NAME}), so uploaded as it is it grades\n"
+        "the hidden cases. Keep the zip private: upload it to Gradescope and nowhere else; do\n"
+        "not share, publish or commit it. Anyone who has it can compute every hidden case.\n"
+        "The learner's code never sees the secret: only the grader reads the file, the\n"
+        "sandbox hides it, and no process that runs learner code has it in its environment.\n"
+        "A new secret means a new zip (build it again and upload it)."
     )
     limits = (
         f"{options.cell_timeout:g} s per cell, {options.call_timeout:g} s per call of a learner's function, "
@@ -232,6 +267,8 @@ def build_zip(
             ),
         )
         _add(archive, CONFIG_NAME, json.dumps(asdict(config), indent=1) + "\n")
+        if config.secret and secret is not None:
+            _add(archive, config.secret, secret.value + b"\n", 0o600)
         _add(archive, "constraints.txt", constraints)
         _add(archive, notebook, release.path.read_bytes())
         _add(archive, "grader/pyproject.toml", (repo / "grader" / "pyproject.toml").read_bytes())
@@ -250,31 +287,50 @@ def choose_notebook(folder: Path, release: nbs.ReleaseNotebook) -> tuple[Path | 
     """The submitted notebook to grade, and the other notebooks (ignored).
 
     The one named like the release wins; otherwise the first whose answer cells match the
-    release; otherwise the first notebook at all (it will be told it is the wrong one).
+    release; otherwise the first notebook at all (it will be told it is the wrong one). A
+    notebook that is a link is never opened here: chosen, it is refused when graded.
     """
-    found = [
-        p
-        for p in sorted(folder.rglob("*.ipynb"))
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
+    found = [sub.path for sub in find_submissions([folder])]
     if not found:
         return None, []
     chosen = next((p for p in found if p.name == release.path.name), None)
     if chosen is None:
-        for path in found:
+        for sub in find_submissions([folder]):
             try:
-                _, cells = nbs.read_notebook(path)
-            except nbs.NotebookError:
+                cells = nbs.parse_notebook(read_submission(sub))
+            except (OSError, SubmissionRefused, nbs.NotebookError):
                 continue
             if nbs.match_release(cells, [release]) is not None:
-                chosen = path
+                chosen = sub.path
                 break
     chosen = chosen or found[0]
     return chosen, [p for p in found if p != chosen]
 
 
-def _no_notebook(config: AutograderConfig, release: nbs.ReleaseNotebook, max_total: float) -> SubmissionResult:
-    result = SubmissionResult(student="submission", source="", status="invalid", assignment=config.assignment)
+def submitter(metadata: Path | None) -> str:
+    """Who submitted, from Gradescope's ``submission_metadata.json``: the submitters' e-mail addresses
+    (their Gradescope ids when an address is missing), joined by ``+``; else the submission's id."""
+    try:
+        data = json.loads(metadata.read_text(encoding="utf-8")) if metadata is not None else {}
+    except (OSError, ValueError):
+        data = {}
+    users = data.get("users") if isinstance(data, dict) else None
+    names = []
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, dict):
+            name = user.get("email") or user.get("id")
+            if isinstance(name, (str, int)) and not isinstance(name, bool) and str(name):
+                names.append(str(name))
+    if names:
+        return safe_id("+".join(names))
+    number = data.get("id") if isinstance(data, dict) else None
+    return safe_id(f"submission-{number}") if isinstance(number, (str, int)) and number else "submission"
+
+
+def _no_notebook(
+    config: AutograderConfig, release: nbs.ReleaseNotebook, max_total: float, student: str
+) -> SubmissionResult:
+    result = SubmissionResult(student=student, source="", status="invalid", assignment=config.assignment)
     result.max_total = max_total
     result.messages.append(
         f"No notebook (.ipynb file) was found in your submission. Upload your {release.path.name}, "
@@ -283,16 +339,40 @@ def _no_notebook(config: AutograderConfig, release: nbs.ReleaseNotebook, max_tot
     return result
 
 
+def _zip_secret(config: AutograderConfig, config_path: Path) -> Path | None:
+    """The zip's secret file (made readable by root only), if the zip holds one."""
+    if not config.secret:
+        return None
+    path = config_path.parent / config.secret
+    if not path.is_file():
+        return None
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+    return path
+
+
 def run_in_container(
-    config_path: Path, submission: Path, results: Path, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    config_path: Path,
+    submission: Path,
+    results: Path,
+    *,
+    metadata: Path | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
 ) -> int:
-    """Grade one Gradescope submission into ``results`` (``actgrade gradescope-run``); the exit status."""
+    """Grade one Gradescope submission into ``results`` (``actgrade gradescope-run``); the exit status.
+
+    The secret comes from the zip's file, else the environment; the student's id from
+    ``metadata`` (Gradescope's ``submission_metadata.json``).
+    """
     from actgrader.batch.engine import grade_submissions
     from actgrader.tasks import get_task
 
+    started = time.monotonic()
     config = AutograderConfig.load(config_path)
+    secret_file = _zip_secret(config, config_path)
     try:
-        secret = load_secret()
+        secret = load_secret(secret_file)
     except SecretError as exc:
         print(f"actgrade: {exc}", file=err)
         print(f"actgrade: {exc}", file=out)
@@ -303,12 +383,14 @@ def run_in_container(
         return 1
     release = nbs.load_release(config_path.parent / config.release)
     chosen, ignored = choose_notebook(submission, release)
+    student = submitter(metadata)
     if chosen is None:
-        result = _no_notebook(config, release, sum(get_task(t).points for t in release.task_ids))
+        result = _no_notebook(config, release, sum(get_task(t).points for t in release.task_ids), student)
     else:
         options = GradingOptions(
             release=release.path,
             assignment=config.assignment,
+            secret_file=secret_file,  # a protected path: hidden from the learner's code
             jobs=1,
             cell_timeout=config.cell_timeout,
             call_timeout=config.call_timeout,
@@ -323,11 +405,13 @@ def run_in_container(
                 print(f"actgrade: {message}", file=out, flush=True)
 
             (result,) = grade_submissions([chosen], options, secret=secret, log=log)
+        result.student = student
         if ignored:
             result.notes.append(
                 f"Only {chosen.name} was graded; ignored: {', '.join(p.name for p in ignored)}. Submit one notebook."
             )
     data: dict[str, Any] = results_json(result, hidden_visibility=config.hidden_visibility)
+    data["execution_time"] = math.ceil(time.monotonic() - started)  # the whole run, not only the checks
     write_atomic(results, json.dumps(data, indent=1, allow_nan=False) + "\n")
     print(f"actgrade: grader {Path(actgrader.__file__).resolve().parent}", file=out)
     print(

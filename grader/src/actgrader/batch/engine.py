@@ -43,10 +43,11 @@ from actgrader.batch.results import (
     write_atomic,
 )
 from actgrader.batch.sandbox import SandboxConfig, protected_paths, required_paths
-from actgrader.batch.submissions import Submission, discover
+from actgrader.batch.submissions import Submission, SubmissionRefused, discover, read_submission
 from actgrader.batch.summary import feedback_text, summarize
 from actgrader.batch.uids import UidSlots
 from actgrader.grading.cases import CaseOutcome, Task, TaskResult, run_task
+from actgrader.grading.conventions import answer_id
 from actgrader.grading.secret import Secret, load_secret, resume_tag, secret_files
 from actgrader.tasks import get_task
 
@@ -115,22 +116,36 @@ def _failed_task(task: Task, record: CellRecord, secret: Secret | None) -> TaskR
 
 
 def _missing_hint(task_id: str, cells: list[CellRecord]) -> str:
-    mine = [c for c in cells if c.grade_id == f"{task_id}{nbs.ANSWER_SUFFIX}"]
+    mine = [c for c in cells if c.grade_id == answer_id(task_id)]
     if not mine:
-        return f"your notebook has no answer cell {task_id}{nbs.ANSWER_SUFFIX!s} (was it deleted?)"
+        return f"your notebook has no answer cell {answer_id(task_id)} (was it deleted?)"
     errors = [c for c in mine if c.status == "error"]
     if errors:
         return f"its cell raised {errors[-1].message}"
     return ""
 
 
+def _asked(sub: Submission, batch: _Batch) -> str | None:
+    """The assignment asked for: ``--assignment``, else the nbgrader folder it was filed in (when it names one)."""
+    if batch.options.assignment:
+        return batch.options.assignment
+    known = {r.assignment for r in batch.releases}
+    return sub.assignment_hint if sub.assignment_hint in known else None
+
+
 def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, batch: _Batch) -> SubmissionResult:
     found = sorted(nbs.answer_ids(cells))
-    if batch.options.assignment:
-        wanted = next(r for r in batch.releases if r.assignment == batch.options.assignment)
+    asked = _asked(sub, batch)
+    if asked:
+        wanted = next(r for r in batch.releases if r.assignment == asked)
         result.max_total = sum(batch.tasks[t].points for t in wanted.task_ids)
         result.manual_max = sum(q.points for q in wanted.prose)
         expected = f"assignment {wanted.assignment!r} (answer cells {', '.join(wanted.answer_ids)})"
+        if not batch.options.assignment:
+            expected += f", the assignment of the folder it was filed in ({sub.assignment_hint}/)"
+        instead = nbs.match_release(cells, [r for r in batch.releases if r is not wanted])
+        if instead is not None:
+            expected += f"; it is the notebook of assignment {instead.assignment!r}"
     elif len(batch.releases) == 1:
         (only,) = batch.releases
         expected = f"assignment {only.assignment!r} (answer cells {', '.join(only.answer_ids)})"
@@ -139,10 +154,11 @@ def _wrong_assignment(sub: Submission, result: SubmissionResult, cells: tuple, b
             f"{r.assignment!r} ({', '.join(r.answer_ids)})" for r in batch.releases
         )
     have = ", ".join(found) if found else "none"
+    which = f"assignment {asked!r}" if asked else "this assignment"
     result.status = "wrong-assignment"
     result.messages.append(
         f"Wrong assignment: this notebook's answer cells ({have}) do not match {expected}. "
-        "Submit the notebook of this assignment, downloaded from the course, with your answers in its cells."
+        f"Submit the notebook of {which}, downloaded from the course, with your answers in its cells."
     )
     return result
 
@@ -160,11 +176,24 @@ def _expected_assignment(sub: Submission, result: SubmissionResult, batch: _Batc
         result.manual_max = sum(q.points for q in release.prose)
 
 
-def _pick_release(cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.ReleaseNotebook | None:
-    if batch.options.assignment:
-        wanted = [r for r in batch.releases if r.assignment == batch.options.assignment]
-        return nbs.match_release(cells, wanted)
-    return nbs.match_release(cells, list(batch.releases))
+def _pick_release(sub: Submission, cells: tuple[nbs.NotebookCell, ...], batch: _Batch) -> nbs.ReleaseNotebook | None:
+    """The release to grade ``cells`` as; None when they are not the notebook of the assignment asked for.
+
+    ``--assignment`` grades what it names whenever the notebook has any of its answer cells.
+    The nbgrader folder a notebook was filed in says what was asked too, but a notebook that
+    holds more of another assignment's answer cells is that assignment's: wrong-assignment.
+    """
+    asked = _asked(sub, batch)
+    if not asked:
+        return nbs.match_release(cells, list(batch.releases))
+    found = nbs.answer_ids(cells)
+    wanted = next(r for r in batch.releases if r.assignment == asked)
+    shared = len(found & set(wanted.answer_ids))
+    if shared == 0:
+        return None
+    if not batch.options.assignment and any(len(found & set(r.answer_ids)) > shared for r in batch.releases):
+        return None
+    return wanted
 
 
 def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
@@ -175,16 +204,20 @@ def grade_one(sub: Submission, batch: _Batch, uid: int) -> SubmissionResult:
     result.secret_tag = resume_tag(batch.secret)
     try:
         try:
-            data, cells = nbs.read_notebook(sub.path)
-        except nbs.NotebookError as exc:
+            data = read_submission(sub)  # never through a link: nothing else is hashed or parsed
+            result.sha256 = nbs.sha256(data)
+            cells = nbs.parse_notebook(data)
+        except (SubmissionRefused, nbs.NotebookError) as exc:
             result.status = "invalid"
             _expected_assignment(sub, result, batch)
-            with contextlib.suppress(OSError):
-                result.sha256 = nbs.sha256(sub.path.read_bytes())
             result.messages.append(f"This file could not be graded: {exc}.")
             return result
-        result.sha256 = nbs.sha256(data)
-        release = _pick_release(cells, batch)
+        except OSError as exc:
+            result.status = "invalid"
+            _expected_assignment(sub, result, batch)
+            result.messages.append(f"This file could not be graded: cannot read the file: {exc.strerror}.")
+            return result
+        release = _pick_release(sub, cells, batch)
         if release is None:
             return _wrong_assignment(sub, result, cells, batch)
         result.assignment = release.assignment
@@ -214,7 +247,7 @@ def _run(program: nbs.Program, release: nbs.ReleaseNotebook, result: SubmissionR
         session.run_program()
         for task_id in release.task_ids:
             task = batch.tasks[task_id]
-            answer_cells = [c for c in session.cells if c.grade_id == f"{task_id}{nbs.ANSWER_SUFFIX}"]
+            answer_cells = [c for c in session.cells if c.grade_id == answer_id(task_id)]
             fatal = [c for c in answer_cells if c.status in ("timeout", "crashed", "not run")]
             if fatal:
                 task_result = _failed_task(task, fatal[0], batch.secret)
@@ -250,23 +283,13 @@ def _not_dumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
 
 
-def _validate_release(releases: Sequence[nbs.ReleaseNotebook], tasks: dict[str, Task], log: Log) -> None:
-    for release in releases:
-        for task_id, points in release.check_points().items():
-            if points is not None and abs(points - tasks[task_id].points) > 1e-9:
-                log(
-                    f"warning: {release.path}: test cell {task_id}_check is worth {points:g} points in nbgrader's "
-                    f"metadata but task {task_id} has {tasks[task_id].points:g}; actgrade uses the task's."
-                )
-
-
 def _resumable(output: Path, sub: Submission, secret: Secret | None) -> SubmissionResult | None:
     record = load_record(output, sub.file_id)
     if record is None:
         return None
     try:
-        current = nbs.sha256(sub.path.read_bytes())
-    except OSError:
+        current = nbs.sha256(read_submission(sub))
+    except (OSError, SubmissionRefused):
         return None
     if record.sha256 != current or record.secret_tag != resume_tag(secret) or record.status == "internal-error":
         return None
@@ -315,7 +338,6 @@ def grade_submissions(
         known = ", ".join(r.assignment for r in releases)
         raise ValueError(f"no assignment {options.assignment!r} in {options.release_path} (found: {known})")
     tasks = {t: get_task(t) for r in releases for t in r.task_ids}
-    _validate_release(releases, tasks, log)
     found = discover(paths)
     plan = _Plan(
         options=options,

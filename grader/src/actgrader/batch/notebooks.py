@@ -28,10 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-ANSWER_SUFFIX = "_answer"
-CHECK_SUFFIX = "_check"
-PROSE_SUFFIX = "_prose"
-SETUP_ID = "setup"
+from actgrader.grading.conventions import SETUP_ID, check_id, is_role, task_of
+
 # Longest prose answer kept in a record (characters); the rest is cut with a note.
 MAX_PROSE_CHARS = 20_000
 
@@ -68,18 +66,12 @@ class ReleaseNotebook:
     @property
     def task_ids(self) -> tuple[str, ...]:
         """The tasks graded in this notebook: one per test cell, in release order."""
-        return tuple(
-            c.grade_id.removesuffix(CHECK_SUFFIX)
-            for c in self.cells
-            if c.cell_type == "code" and c.grade_id and c.grade_id.endswith(CHECK_SUFFIX)
-        )
+        return tuple(task for c in self.cells if c.cell_type == "code" and (task := task_of(c.grade_id, "check")))
 
     @property
     def answer_ids(self) -> tuple[str, ...]:
         return tuple(
-            c.grade_id
-            for c in self.cells
-            if c.cell_type == "code" and c.grade_id and c.grade_id.endswith(ANSWER_SUFFIX)
+            c.grade_id for c in self.cells if c.cell_type == "code" and c.grade_id and is_role(c.grade_id, "answer")
         )
 
     @property
@@ -100,18 +92,10 @@ class ReleaseNotebook:
                         sub = text
                     elif task is not None:
                         task, sub = None, ""
-            if c.cell_type == "markdown" and c.grade_id and c.grade_id.endswith(PROSE_SUFFIX):
+            if c.cell_type == "markdown" and c.grade_id and is_role(c.grade_id, "prose"):
                 title = " — ".join(t for t in (task[1], sub) if t) if task else (last or c.grade_id)
                 found.append(ProseCell(c.grade_id, c.points or 0.0, title, c.source))
         return tuple(found)
-
-    def check_points(self) -> dict[str, float | None]:
-        """The points nbgrader's metadata gives each test cell (compared with the task's cases)."""
-        return {
-            c.grade_id.removesuffix(CHECK_SUFFIX): c.points
-            for c in self.cells
-            if c.cell_type == "code" and c.grade_id and c.grade_id.endswith(CHECK_SUFFIX)
-        }
 
 
 @dataclass(frozen=True)
@@ -229,7 +213,7 @@ def load_release(path: Path) -> ReleaseNotebook:
     _, cells = read_notebook(path)
     release = ReleaseNotebook(assignment_name(path), path, cells)
     if not release.task_ids:
-        raise NotebookError(f"{path} has no test cells (grade_id '<task>{CHECK_SUFFIX}'): not a release notebook")
+        raise NotebookError(f"{path} has no test cells (grade_id '{check_id('<task>')}'): not a release notebook")
     return release
 
 
@@ -257,7 +241,7 @@ def find_releases(path: Path) -> list[ReleaseNotebook]:
 
 
 def answer_ids(cells: Iterable[NotebookCell]) -> set[str]:
-    return {c.grade_id for c in cells if c.cell_type == "code" and c.grade_id and c.grade_id.endswith(ANSWER_SUFFIX)}
+    return {c.grade_id for c in cells if c.cell_type == "code" and c.grade_id and is_role(c.grade_id, "answer")}
 
 
 def match_release(cells: tuple[NotebookCell, ...], releases: list[ReleaseNotebook]) -> ReleaseNotebook | None:
@@ -295,7 +279,7 @@ def build_program(release: ReleaseNotebook, submission: tuple[NotebookCell, ...]
             continue
         if _is_setup(rcell):
             cells.append(ProgramCell(len(cells), rcell.grade_id or SETUP_ID, rcell.source, "release", rcell.index))
-        elif rcell.grade_id and rcell.grade_id.endswith(ANSWER_SUFFIX):
+        elif rcell.grade_id and is_role(rcell.grade_id, "answer"):
             mine = by_id.get(rcell.grade_id, [])
             if not mine:
                 notes.append(
@@ -310,7 +294,7 @@ def build_program(release: ReleaseNotebook, submission: tuple[NotebookCell, ...]
                 cells.append(ProgramCell(len(cells), rcell.grade_id, cell.source, "submission", cell.index))
 
     release_answers = set(release.answer_ids)
-    foreign = sorted(g for g in by_id if g.endswith(ANSWER_SUFFIX) and g not in release_answers)
+    foreign = sorted(g for g in by_id if is_role(g, "answer") and g not in release_answers)
     if foreign:
         notes.append(f"Answer cells that do not belong to this assignment were ignored: {', '.join(foreign)}.")
     if ignored_untagged:

@@ -6,7 +6,10 @@ In order (each degrades gracefully when unavailable, and :func:`apply` says whic
 2. as root: private mount and network namespaces; the grader's source, the solutions, the
    submissions, the output folder and the secret file hidden under empty read-only mounts;
    a private, size-capped ``/tmp`` (and ``/var/tmp``, ``/dev/shm``) holding its working
-   directory. As another user: a user namespace for the network, where the kernel allows it;
+   directory, where only the interpreter's own folders (a virtual environment or a course
+   cloned under ``/tmp``) are bound back, read-only; closed folders on the way to the
+   interpreter (``/root``) are covered the same way. As another user: a user namespace for
+   the network, where the kernel allows it;
 3. resource limits: address space, CPU time, file size, core dumps, open files, processes;
 4. as root: an unprivileged uid/gid of its own (one per grading slot, so children cannot
    signal or trace each other) with ``no_new_privs``, so nothing undoes the mounts.
@@ -33,10 +36,10 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
-MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
@@ -99,12 +102,62 @@ def _hide(libc: _Libc, path: str, required: tuple[str, ...], done: list[str]) ->
     done.append(path)
 
 
-def _private_tmp(libc: _Libc, path: str, size: int, required: tuple[str, ...]) -> bool:
-    if not os.path.isdir(path) or any(_under(r, path) for r in required):
-        return False
-    options = f"size={size},mode=1777".encode()
-    libc.call("mount", b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options)
-    return True
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """``paths`` without those inside another of them."""
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(_under(path, k) for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _cover(libc: _Libc, top: str, required: tuple[str, ...], options: bytes) -> list[str]:
+    """Mount an empty tmpfs on ``top`` and bind the required paths inside it back, read-only.
+
+    Each kept path is opened (``O_PATH``) before ``top`` is covered and bound back from its
+    descriptor, so no staging folder is needed and the original never has to stay reachable.
+    The folders leading to a kept path are recreated as ``0755`` (root's), so a closed folder
+    on the way (``/root``, a ``0700`` temporary folder) no longer stops the child's uid, and
+    nothing else that was in ``top`` exists for the child. Returns the paths bound back.
+    """
+    keep = _outermost(r for r in required if r != top and _under(r, top) and os.path.lexists(r))
+    handles = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in keep]
+    try:
+        libc.call("mount", b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options)
+        for path, fd in handles:
+            _mount_point(top, path, os.path.isdir(f"/proc/self/fd/{fd}"))
+            libc.call("mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
+            _read_only(libc, path)
+    finally:
+        for _path, fd in handles:
+            os.close(fd)
+    return keep
+
+
+def _mount_point(top: str, path: str, is_dir: bool) -> None:
+    """Create ``path`` (a folder or an empty file) and the folders above it, up to ``top``, as 0755."""
+    missing = []
+    folder = os.path.dirname(path)
+    while folder != top and not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for folder in reversed(missing):
+        os.mkdir(folder)
+        os.chmod(folder, 0o755)
+    if is_dir:
+        os.mkdir(path)
+        os.chmod(path, 0o755)
+    else:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+
+
+def _read_only(libc: _Libc, path: str) -> None:
+    """Remount a bind read-only, keeping the flags the original mount had (a container may lock them)."""
+    kept = os.statvfs(path).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    try:
+        libc.call("mount", None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept, None)
+    except OSError:
+        pass  # still a bind of root's files, which the child's uid cannot write
 
 
 def _closed_ancestor(path: str) -> str | None:
@@ -120,52 +173,35 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
-def _expose(libc: _Libc, required: tuple[str, ...]) -> list[str]:
-    """Make required folders inside closed ones (Python under /root, say) reachable for the child's uid.
-
-    The closed folder is covered by an empty tmpfs and only the required folders are bound back
-    into it, so the rest of it (root's home) stays out of reach.
-    """
-    closed: dict[str, list[str]] = {}
-    for path in required:
-        top = _closed_ancestor(path) if os.path.isdir(path) else None
-        if top is not None:
-            closed.setdefault(top, []).append(path)
-    if not closed:
-        return []
-    stage = tempfile.mkdtemp(prefix=".stage-", dir="/tmp")
-    staged: list[tuple[str, str]] = []
-    for paths in closed.values():
-        for path in sorted(set(paths)):
-            if any(_under(path, other) and path != other for other in paths):
-                continue  # bound with its parent
-            target = os.path.join(stage, str(len(staged)))
-            os.mkdir(target)
-            libc.call("mount", path.encode(), target.encode(), None, MS_BIND | MS_REC, None)
-            staged.append((path, target))
-    for top in closed:
-        libc.call("mount", b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=755")
-    for path, target in staged:
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        libc.call("mount", target.encode(), path.encode(), None, MS_BIND | MS_REC, None)
-        libc.call("umount2", target.encode(), MNT_DETACH)
-    return sorted(closed)
-
-
 def _as_root(libc: _Libc, config: SandboxConfig, layers: list[str]) -> str:
     libc.call("unshare", CLONE_NEWNS | CLONE_NEWNET)
     layers.append("network: none (private network namespace)")
     libc.call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
     required = tuple(os.path.realpath(r) for r in config.required if r)
-    tmps = [p for p in ("/tmp", "/var/tmp", "/dev/shm") if _private_tmp(libc, p, config.tmp_size, required)]
+    # Private scratch folders: everything the machine had there disappears (other users' files,
+    # the grader's own temporary folders), except what the interpreter needs (a virtual
+    # environment or a clone of the course under /tmp), bound back read-only.
+    scratch = f"size={config.tmp_size},mode=1777".encode()
+    tmps: list[str] = []
+    kept: list[str] = []
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(folder) and not os.path.islink(folder) and not any(_under(folder, r) for r in required):
+            kept += _cover(libc, folder, required, scratch)
+            tmps.append(folder)
+    if kept:
+        layers.append(f"files: {len(kept)} of the interpreter's folder(s) kept in the private scratch, read-only")
+    # Closed folders on the way to the interpreter (Python under /root, say): covered, and only
+    # the interpreter's folders bound back into them, so the rest (root's home) stays out of reach.
+    closed = sorted({top for r in required if os.path.isdir(r) and (top := _closed_ancestor(r)) is not None})
+    for top in _outermost(closed):
+        _cover(libc, top, required, b"size=64k,mode=755")
+    if closed:
+        layers.append(f"files: {', '.join(_outermost(closed))} covered, the interpreter's folders inside bound back")
     hidden: list[str] = []
     for path in sorted({os.path.realpath(p) for p in config.protected if p}):
         _hide(libc, path, required, hidden)
     layers.append(f"files: {len(hidden)} protected path(s) hidden (private mount namespace)")
     if "/tmp" in tmps:
-        opened = _expose(libc, required)
-        if opened:
-            layers.append(f"files: {', '.join(opened)} covered, the interpreter's folders inside bound back")
         workdir = "/tmp/work"
         os.mkdir(workdir, 0o700)
     else:

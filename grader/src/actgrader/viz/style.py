@@ -4,6 +4,9 @@
 * :func:`new_figure`: a figure of the book's usual size with the course's style applied;
 * :func:`png_bytes`: a figure rendered to a small PNG (palette-quantized), for
   :class:`actgrader.viz.PrecomputedFigure` and anything else that embeds images in a page.
+  It refuses a figure whose text runs off its edge (:func:`clipped_texts`): a frame drawn
+  with a layout frozen before its labels existed loses its title, its y label and the first
+  digit of its tick labels, and nobody sees it until the page is read.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 from PIL import Image
 
 # One colour per activation, used by every chapter (the Okabe-Ito colour-blind-safe palette,
@@ -93,6 +97,12 @@ def png_bytes(fig: Figure, *, dpi: float = 80, colors: int | None = 96) -> bytes
     """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    clipped = clipped_texts(fig, drawn=True)
+    if clipped:
+        raise ValueError(
+            "text runs off the edge of the figure: " + "; ".join(clipped) + ". Leave room for it "
+            "(constrained layout, or fig.subplots_adjust margins when the layout is frozen)"
+        )
     if colors is None:
         return buffer.getvalue()
     buffer.seek(0)
@@ -101,3 +111,67 @@ def png_bytes(fig: Figure, *, dpi: float = 80, colors: int | None = 96) -> bytes
         out = io.BytesIO()
         paletted.save(out, format="png", optimize=True)
     return out.getvalue()
+
+
+def _text_boxes(fig: Figure, renderer: Any) -> list[tuple[str, Bbox]]:
+    """(what, window extent) of every piece of text the figure draws: titles, axis labels and
+    tick labels (by axis, the ticks actually drawn), legends and figure-level texts."""
+    boxes: list[tuple[str, Bbox]] = []
+    for number, ax in enumerate(fig.axes, start=1):
+        if not ax.get_visible():
+            continue
+        name = f"axes {number}"
+        # Matplotlib has no public accessor for the left and right titles.
+        for title in (ax.title, ax._left_title, ax._right_title):
+            if title.get_visible() and title.get_text():
+                boxes.append((f"{name} title {title.get_text()!r}", title.get_window_extent(renderer)))
+        for axis_name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if not axis.get_visible():
+                continue
+            box = axis.get_tightbbox(renderer)
+            if box is not None and box.width > 0 and box.height > 0:
+                label = axis.label.get_text()
+                what = f"{name} {axis_name} axis (tick labels" + (f", label {label!r})" if label else ")")
+                boxes.append((what, box))
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            boxes.append((f"{name} legend", legend.get_window_extent(renderer)))
+    texts = list(fig.texts)
+    if fig._suptitle is not None:  # no public accessor
+        texts.append(fig._suptitle)
+    for text in texts:
+        if text.get_visible() and text.get_text():
+            boxes.append((f"figure text {text.get_text()!r}", text.get_window_extent(renderer)))
+    for legend in fig.legends:
+        if legend.get_visible():
+            boxes.append(("figure legend", legend.get_window_extent(renderer)))
+    return boxes
+
+
+def clipped_texts(fig: Figure, tolerance: float = 1.0, *, drawn: bool = False) -> list[str]:
+    """What text of ``fig`` is cut off by the figure's edge when it is rendered (empty: nothing).
+
+    The figure is laid out as drawing it would (``drawn=True`` skips that when it has just
+    been drawn or saved), then every title, axis (tick labels and label), legend and figure
+    text is compared with the figure's own box, in pixels, allowing ``tolerance`` pixels for
+    rounding. Each entry names the text and the edges it crosses.
+    """
+    if not drawn:
+        fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    found = []
+    for what, box in _text_boxes(fig, renderer):
+        edges = [
+            edge
+            for edge, outside in (
+                ("left", box.x0 < frame.x0 - tolerance),
+                ("right", box.x1 > frame.x1 + tolerance),
+                ("bottom", box.y0 < frame.y0 - tolerance),
+                ("top", box.y1 > frame.y1 + tolerance),
+            )
+            if outside
+        ]
+        if edges:
+            found.append(f"{what} crosses the {' and '.join(edges)} edge")
+    return found
