@@ -72,11 +72,13 @@ chromium:
 test: env vendor chromium
 	$(BIN)/python -m pytest tests
 
+# JupyterLab with the project's Jupyter configuration (tools/lab.py): nbgrader's instructor
+# tools hidden, its Validate button kept, --allow-root when run as root.
 # The checks' "Read:" links open the book at ACTGRADER_BOOK_URL (actgrader.links; by default the
 # published site). When this clone has a built book (`make book`) and no ACTGRADER_BOOK_URL is
 # set, they open that local build instead, so they work offline. LAB is the command started
 # (tests/site/test_lab_links.py replaces it to read the environment it gets).
-LAB = $(BIN)/jupyter lab exercises
+LAB = $(BIN)/python tools/lab.py
 lab: env
 	@if [ -z "$${ACTGRADER_BOOK_URL:-}" ] && [ -f _build/html/index.html ]; then \
 		export ACTGRADER_BOOK_URL="$$($(BIN)/python -c 'import pathlib; print(pathlib.Path("_build/html").resolve().as_uri())')"; \

@@ -5,22 +5,8 @@ Taught in the chapters "Choosing an activation" (``book/comparison.md``: the com
 every chapter of the part "The activation functions" reads its activation's record, and the
 exercise on derivatives is checked through :func:`derivative`.
 
-Adding an activation
---------------------
-1. Write ``<name>(x)`` and ``d_<name>(x)`` in :mod:`actgrader.reference.formulas`, stable for
-   any finite input (its docstring gives the conventions); a textbook form to show failing,
-   if the chapter has one, goes in :mod:`actgrader.reference.naive` as ``naive_<name>``.
-2. Add an ``ActivationInfo(name=..., ...)`` record to :data:`ACTIVATIONS` below (``page`` is
-   the chapter that teaches it), and its name to :data:`CORE_SET` if the core-set table should
-   show it. Its properties are measured from ``fn`` and ``derivative``, never typed.
-3. If a chapter plots it: a colour in :data:`actgrader.viz.style.ACTIVATION_COLORS`. If
-   ``make_mlp`` should build networks with it: its module in
-   :data:`actgrader.reference.models.ACTIVATION_MODULES`.
-4. In ``tests/reference/test_activations.py``: its ``PAIRS`` entry, its closed forms in
-   ``_exact`` and its row of properties (a test fails until the row is there).
-5. In ``tests/reference/test_accuracy.py``: its exact form (mpmath) in ``CASES``, for ``f``
-   and ``f'`` (a test fails until every public function of ``formulas`` is measured); both
-   must be within a few units in the last place in float32 and float64.
+Adding an activation: follow CONTRIBUTING.md, "Walkthrough: add an activation" (every file it
+touches, in order; ``tests/test_walkthroughs.py`` follows it literally).
 """
 
 from __future__ import annotations
