@@ -21,6 +21,8 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from actgrader.batch.nbgrader_door import configure
+
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 _ROOT = Path(__file__).resolve().parent
@@ -35,9 +37,22 @@ c.CourseDirectory.db_url = os.environ.get(
     "sqlite:///" + str(Path(tempfile.gettempdir()) / f"activations-gradebook-{_ROOT_TAG}.db"),
 )
 
-# Each cell of a submission gets this long when nbgrader executes it (autograde, validate).
-# A cell that runs out of time is an error, so its test cell scores 0.
+# `nbgrader autograde` grades the way `actgrade grade` does: each submission's answer cells run
+# in actgrade's sandbox (a child process with a clean environment: the instructor secret never
+# reaches learner code), the checks run here, on the trusted side, and the verdict is written
+# into the test cells, where nbgrader's gradebook, formgrader and feedback read it
+# (actgrader/batch/nbgrader_door.py). nbgrader's own kernel never runs a submission.
+configure(c)
+# An answer cell that runs longer than this is stopped and its task scores 0; a call of a
+# learner's function gets ActgradeExecute.call_timeout (actgrade's --cell-timeout, --call-timeout).
+c.ActgradeExecute.cell_timeout = 60
+
+# Each cell gets this long when nbgrader executes a notebook in a kernel: `nbgrader validate`
+# (and the Validate button), which runs the learner's own notebook on the learner's machine.
 c.ExecutePreprocessor.timeout = 60
+# Validate shows what a failed check printed; it cuts lines longer than this, and a check's
+# lines are wrapped at 80 characters except the links to the chapters.
+c.Validator.width = 160
 
 # The stub that replaces a solution region in the release: the learner's function keeps its
 # `def` line and docstring and raises until they write the body.

@@ -208,7 +208,7 @@ class NbgraderCourse:
         generate_exercises.make_course(root)
         if cell_timeout is not None:
             with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
-                f.write(f"\nc.ExecutePreprocessor.timeout = {int(cell_timeout)}\n")
+                f.write(f"\nc.ActgradeExecute.cell_timeout = {cell_timeout!r}\n")
         return cls(root, assignment)
 
     @property
@@ -233,6 +233,13 @@ class NbgraderCourse:
 
     def autograde(self, env: dict[str, str]) -> None:
         self.run("autograde", ["autograde", self.assignment, "--force"], env)
+
+    def students(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "submitted").iterdir())
+
+    def autograded(self, student: str) -> Path:
+        """The notebook nbgrader wrote for ``student``: the graded cells, with what each printed."""
+        return self.root / "autograded" / student / self.assignment / f"{self.assignment}.ipynb"
 
     def task_scores(self) -> dict[str, dict[str, float]]:
         """student -> task id -> the points nbgrader gave the task's test cell (``<task>_check``)."""

@@ -79,7 +79,7 @@ def test_learner_receives_copies_not_the_checks_tensors(capsys):
         return torch.zeros(x.shape[0], 1)
 
     notebook.check("forward_pass", mutating)  # must not crash nor corrupt the reference values
-    assert "0 of" in capsys.readouterr().out
+    assert "0 of" in capsys.readouterr().err
 
 
 def test_unknown_task_ids_are_explained():
@@ -98,7 +98,54 @@ def test_readme_shows_what_check_prints(monkeypatch, capsys):
     """The self-check output quoted in README.md is what check() prints for that wrong answer."""
     monkeypatch.delenv(links.BOOK_URL_ENV, raising=False)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert "applies ReLU whatever\nactivation it is given" in readme
+    assert "applies ReLU\nwhatever activation it is given" in readme
     quoted = readme.split("forward_pass: ", 1)[1].split("\n```", 1)[0]
     notebook.check("forward_pass", _relu_whatever_the_activation)
-    assert capsys.readouterr().out.rstrip("\n") == "forward_pass: " + quoted
+    assert capsys.readouterr().err.rstrip("\n") == "forward_pass: " + quoted
+
+
+def test_a_failed_check_goes_to_stderr_and_a_passed_one_to_stdout(capsys):
+    """nbgrader's Validate fails a test cell that wrote to stderr and shows what it wrote."""
+    notebook.check("forward_pass", _relu_whatever_the_activation)
+    failed = capsys.readouterr()
+    assert failed.out == "" and failed.err.startswith("forward_pass: 1 of 3 public cases pass.")
+    notebook.check("forward_pass", _my_forward)
+    passed = capsys.readouterr()
+    assert passed.err == "" and passed.out.startswith("forward_pass: all 3 public cases pass.")
+
+
+def test_every_line_of_a_verdict_breaks_between_words(capsys):
+    """No line is longer than the wrapping width unless it is one unbreakable word (a link)."""
+    from actgrader.grading.verdict import WIDTH
+
+    for task_id, answer in (("forward_pass", _relu_whatever_the_activation), ("linear_collapse", lambda w: w[0])):
+        notebook.check(task_id, answer)
+        text = capsys.readouterr().err
+        long_lines = [line for line in text.splitlines() if len(line) > WIDTH]
+        assert all(len(line.split()) == 1 or line.split()[0] == "Read:" for line in long_lines), long_lines
+        assert any(line.startswith("      ") for line in text.splitlines()[2:]), text
+
+
+def _stub(x):
+    """A docstring and a comment do not count."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def _started(x):
+    print(x)
+    raise NotImplementedError()
+
+
+def test_unwritten_tells_the_releases_stub_from_a_started_function():
+    assert notebook.unwritten(_stub)
+    assert not notebook.unwritten(_started)
+    assert not notebook.unwritten(_my_forward)
+    assert not notebook.unwritten(len)
+    assert not notebook.unwritten(None)
+
+
+def test_grade_refuses_to_run_inside_nbgraders_own_autograde(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(RuntimeError, match="nbgrader_door"):
+        notebook.grade("forward_pass", _my_forward)

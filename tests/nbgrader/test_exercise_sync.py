@@ -187,6 +187,19 @@ def test_check_command_reports_drift(fresh, tmp_path, capsys, monkeypatch):
     assert "README.md" in capsys.readouterr().out
 
 
+def test_autograde_grades_through_actgrades_sandbox_and_never_in_nbgraders_kernel():
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from actgrader.batch.nbgrader_door import ActgradeExecute, ActgradeSanitize
+
+    autograde = Autograde(config=_load_config())
+    assert ActgradeSanitize in autograde.sanitize_preprocessors
+    assert ActgradeExecute in autograde.autograde_preprocessors
+    assert Execute not in autograde.autograde_preprocessors
+    assert Execute in Autograde().autograde_preprocessors, "nbgrader's default, replaced by the course's config"
+
+
 def test_test_cell_points_are_generated_from_the_tasks_cases(tmp_path):
     """The task's cases are the one source of points: make exercises writes their total into each test cell."""
     name = ASSIGNMENTS[0]

@@ -323,13 +323,15 @@ def grade_submissions(
     secret: Secret | bool | None = True,
     progress: ProgressCallback | None = None,
     log: Log | None = None,
+    server: ForkServer | None = None,
 ) -> list[SubmissionResult]:
     """Grade every submission found under ``paths``; results in submission order.
 
     ``secret``: ``True`` (default) loads it from ``options.secret_file`` or the environment;
     pass a :class:`Secret` or ``None`` to decide here. With ``options.output`` set, each
     student's record, feedback page and Gradescope results are saved as they complete
-    (:func:`publish`) and ``grades.csv`` is written at the end.
+    (:func:`publish`) and ``grades.csv`` is written at the end. ``server``: a fork server to
+    reuse across calls (the caller closes it); by default each call starts and stops its own.
     """
     options = options or GradingOptions()
     log = log or _stderr
@@ -368,7 +370,7 @@ def grade_submissions(
     if results:
         log(f"resuming: {len(results)} submission(s) already graded, {len(pending)} to go")
     if pending:
-        _grade_pending(plan, pending)
+        _grade_pending(plan, pending, server)
     ordered = [results[s.file_id] for s in plan.submissions if s.file_id in results]
     if output is not None:
         for file_id in resumed:
@@ -378,16 +380,17 @@ def grade_submissions(
     return ordered
 
 
-def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
+def _grade_pending(plan: _Plan, pending: list[Submission], shared_server: ForkServer | None = None) -> None:
     options = plan.options
     if os.geteuid() != 0:
         _not_dumpable()
     work_root = tempfile.mkdtemp(prefix="actgrade-work-")
     uid_slots: UidSlots | None = None
     os.chmod(work_root, 0o711)
-    server = ForkServer()
+    server = shared_server or ForkServer()
     try:
-        server.start()
+        if shared_server is None or server.pid is None:
+            server.start()
         try:
             baseline = psutil.Process(server.pid).memory_info().rss if server.pid else 0
         except psutil.Error:
@@ -401,7 +404,8 @@ def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
             nproc=options.max_processes,
             protected=tuple(
                 protected_paths(
-                    submissions=plan.roots,
+                    # with the folders the caller protects too (nbgrader's course folders: see nbgrader_door)
+                    submissions=(*plan.roots, *(Path(p).resolve() for p in options.protected)),
                     output=options.output,
                     secret_files=secret_files(options.secret_file),
                     course=repository_root(),
@@ -452,7 +456,8 @@ def _grade_pending(plan: _Plan, pending: list[Submission]) -> None:
                 server.close()  # kills every child, so the running submissions end at once
                 raise
     finally:
-        server.close()
+        if shared_server is None:
+            server.close()
         if uid_slots is not None:
             uid_slots.release()
         shutil.rmtree(work_root, ignore_errors=True)

@@ -212,6 +212,11 @@ class ForkServer:
         self._log = Path(self._home) / "forkserver.log"
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (no child can be spawned any more)."""
+        return self._closed
+
     def start(self) -> None:
         with self._lock:
             self._start_locked()

@@ -23,6 +23,8 @@ import sys
 import types
 from collections.abc import Iterable
 
+from actgrader.stubs import unwritten
+
 REFERENCE_MESSAGE = "the course's reference implementations are not available while grading: write your own code"
 SELF_CHECK_OFF = "(self-check is off while grading)"
 
@@ -38,6 +40,7 @@ def check(task_id, answer=None, *args, **kwargs):
 def grade(task_id, answer=None, *args, **kwargs):
     """Self-check is off while grading: the grader runs the checks itself."""
     print({SELF_CHECK_OFF!r})
+
 '''
 
 _PROCESS = (
@@ -392,6 +395,7 @@ def install_import_stub(real_roots: Iterable[str]) -> None:
     package.__version__ = "grading"  # type: ignore[attr-defined]
     notebook = types.ModuleType("actgrader.notebook")
     exec(compile(_STUB_SOURCE, "<actgrader.notebook (grading stand-in)>", "exec"), notebook.__dict__)
+    notebook.unwritten = unwritten  # type: ignore[attr-defined] - harmless: it only reads bytecode
     package.notebook = notebook  # type: ignore[attr-defined]
     sys.modules["actgrader"] = package
     sys.modules["actgrader.notebook"] = notebook

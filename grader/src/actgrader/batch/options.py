@@ -132,6 +132,14 @@ class GradingOptions:
             "cli": False,
         },
     )
+    protected: tuple[Path, ...] = field(
+        default=(),
+        metadata={
+            "help": "more folders and files learner code must not read (nbgrader's source, submitted and "
+            "autograded folders and gradebook, when nbgrader autograde grades through actgrade)",
+            "cli": False,
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.release is not None:

@@ -6,6 +6,7 @@ Hidden cases are only ever counted, never described, and the text never claims t
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,6 +15,29 @@ from actgrader.links import section_url
 
 PASS = "✓"
 FAIL = "✗"
+# Lines are wrapped here, between words, at this width: a notebook's output area (and
+# nbgrader's Validate, which cuts longer lines) would otherwise break them anywhere, mid-word.
+WIDTH = 80
+
+
+def wrap(text: str, indent: str = "", hang: str = "") -> list[str]:
+    """``text`` as lines of at most :data:`WIDTH` characters, broken between words only.
+
+    ``indent`` starts the first line, ``hang`` the others (default: ``indent``). A word longer
+    than a line (a link) keeps a line of its own, whole.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        first = indent if not lines else hang or indent
+        lines += textwrap.wrap(
+            paragraph,
+            WIDTH,
+            initial_indent=first,
+            subsequent_indent=hang or indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [first.rstrip()]
+    return lines
 
 
 def _points(x: float) -> str:
@@ -44,8 +68,8 @@ def failure_lines(groups: Iterable[FailureGroup]) -> list[str]:
     """The plain-text form of failure groups (the self-check's and the batch record's)."""
     lines: list[str] = []
     for group in groups:
-        lines.append(f"  {FAIL} {'; '.join(group.titles)}")
-        lines.append(f"      {group.message}")
+        lines += wrap("; ".join(group.titles), f"  {FAIL} ", "    ")
+        lines += wrap(group.message, "      ")
         lines += [f"      Read: {section_url(section)}" for section in group.sections]
     return lines
 
@@ -60,10 +84,11 @@ def self_check_text(task: Task, result: TaskResult) -> str:
     else:
         head = f"{task.id}: {len(passed)} of {len(public)} public cases pass."
     lines = [head]
-    lines += [f"  {PASS} {o.title}" for o in passed]
+    for o in passed:
+        lines += wrap(o.title, f"  {PASS} ", "    ")
     lines += failure_lines(failure_groups(failed))
     if task.hidden_points:
-        lines.append(
+        lines += wrap(
             f"Hidden cases ({_points(task.hidden_points)} of {task.points:g}) run only when your work is graded; "
             "passing the public cases does not guarantee them."
         )
