@@ -8,7 +8,7 @@ VENDOR_STAMP := _vendor/.installed
 JB_FLAGS := -W -n --keep-going
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help env vendor book test lab exercises lint bench chromium clean
+.PHONY: help env vendor book wheel test lab exercises lint bench chromium clean
 .DEFAULT_GOAL := help
 
 help:
@@ -51,9 +51,20 @@ book: env vendor
 		[ -n "$$(find $(VENDOR_STAMP) tools/site -newer $(SITE_ASSETS_STAMP) -type f)" ]; }; then \
 		echo "site assets changed: building every page again"; all="--all"; fi; \
 	echo "flock .book-build.lock jupyter-book build . $(JB_FLAGS) $$all"; \
-	flock $(CURDIR)/.book-build.lock $(BIN)/jupyter-book build . $(JB_FLAGS) $$all
+	flock "$(CURDIR)/.book-build.lock" $(BIN)/jupyter-book build . $(JB_FLAGS) $$all
+	$(MAKE) --no-print-directory wheel
 	touch $(SITE_ASSETS_STAMP)
 	@echo "The course site is in $(CURDIR)/_build/html/index.html"
+
+# The grader as a wheel on the site, so that a learner with only the site installs it in one
+# command (the exercise notebooks give it: <book URL>/actgrader-<version>-py3-none-any.whl).
+# Built from a copy of grader/, so no build/ or egg-info lands in the source tree.
+wheel: env
+	rm -f _build/html/actgrader-*.whl
+	@tmp=$$(mktemp -d) && cp -a grader "$$tmp/grader" && rm -rf "$$tmp"/grader/build "$$tmp"/grader/src/*.egg-info && \
+		$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w _build/html "$$tmp/grader" && \
+		rm -rf "$$tmp"
+	@ls _build/html/actgrader-*.whl
 
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -63,8 +74,17 @@ test: env vendor chromium
 
 # JupyterLab with the project's Jupyter configuration (tools/lab.py): nbgrader's instructor
 # tools hidden, its Validate button kept, --allow-root when run as root.
+# The checks' "Read:" links open the book at ACTGRADER_BOOK_URL (actgrader.links; by default the
+# published site). When this clone has a built book (`make book`) and no ACTGRADER_BOOK_URL is
+# set, they open that local build instead, so they work offline. LAB is the command started
+# (tests/site/test_lab_links.py replaces it to read the environment it gets).
+LAB = $(BIN)/python tools/lab.py
 lab: env
-	$(BIN)/python tools/lab.py
+	@if [ -z "$${ACTGRADER_BOOK_URL:-}" ] && [ -f _build/html/index.html ]; then \
+		export ACTGRADER_BOOK_URL="$$($(BIN)/python -c 'import pathlib; print(pathlib.Path("_build/html").resolve().as_uri())')"; \
+		echo "The checks' links open the local build of the book: $$ACTGRADER_BOOK_URL"; \
+	fi; \
+	$(LAB)
 
 exercises: env
 	$(BIN)/python tools/generate_exercises.py

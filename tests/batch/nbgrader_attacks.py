@@ -16,9 +16,10 @@ from typing import Any
 from batch_nb import cell, correct_submission, released, with_answers
 
 import actgrader.reference.forward
+from actgrader.grading.conventions import answer_id, check_id
 
 REFERENCE_FILE = Path(actgrader.reference.forward.__file__).resolve()
-FP, LC = "forward_pass_answer", "linear_collapse_answer"
+FP, LC = answer_id("forward_pass"), answer_id("linear_collapse")
 FP_DEF = "def forward_pass(x, weights, activation):\n"
 LC_DEF = "def collapse_linear_stack(weights):\n"
 FP_WRONG = FP_DEF + "    return torch.zeros(x.shape[0], weights[-1].shape[0])\n"
@@ -133,7 +134,7 @@ def bad_notebook() -> dict[str, Any]:
     wrong = copy.deepcopy(answer)
     wrong["source"] = FP_WRONG
     nb["cells"].insert(nb["cells"].index(answer), wrong)  # a wrong copy first: the last definition counts
-    check = cell(nb, "linear_collapse_check")
+    check = cell(nb, check_id("linear_collapse"))
     nb["cells"].append(copy.deepcopy(check))  # two test cells with one grade_id
     check["metadata"]["nbgrader"].update({"points": 1000, "schema_version": 99, "locked": False})
     forged = cell(nb, LC)

@@ -30,7 +30,7 @@ import nbformat
 import pytest
 from exercise_nb import ASSIGNMENTS, by_grade_id, generate_exercises, read, source_path
 
-from actgrader.grading.conventions import answer_id
+from actgrader.grading.conventions import answer_id, is_role
 
 STUDENTS = ("solution", "untouched")
 MISTAKES_ASSIGNMENT = "forward-propagation"
@@ -90,7 +90,7 @@ def solved(release: Path, assignment: str) -> nbformat.NotebookNode:
     nb = read(release)
     answers = by_grade_id(read(source_path(assignment)))
     for grade_id, cell in by_grade_id(nb).items():
-        if grade_id.endswith("_answer"):
+        if is_role(grade_id, "answer"):
             cell.source = answers[grade_id].source
     return nb
 

@@ -19,7 +19,7 @@ import pytest
 from exercise_nb import ASSIGNMENTS, by_grade_id, meta, output_text, tasks_in
 from graded_course import MISTAKES, MISTAKES_ASSIGNMENT, graded_course
 
-from actgrader.grading.conventions import check_id, demo_id
+from actgrader.grading.conventions import check_id, demo_id, is_role
 from actgrader.grading.verdict import WIDTH
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def _cells(course, student: str, assignment: str):
             grade_id = meta(cell).get("grade_id", "")
             assert all(o.output_type != "error" for o in cell.outputs), f"{grade_id}: {output_text(cell)}"
             if _stderr(cell):
-                assert student == "untouched" and grade_id.endswith("_check"), f"{grade_id}: {_stderr(cell)}"
+                assert student == "untouched" and is_role(grade_id, "check"), f"{grade_id}: {_stderr(cell)}"
     return by_grade_id(nb)
 
 

@@ -19,6 +19,8 @@ import pytest
 from exercise_nb import REPO, auto_points, by_grade_id, generate_exercises, read, release_path, tasks_in
 from graded_course import learner_env, solved
 
+from actgrader.grading.conventions import check_id
+
 pytestmark = pytest.mark.slow
 
 MARKER = "<!-- nbgrader-route:"
@@ -77,7 +79,7 @@ def test_the_route_grades_the_notebook_with_the_secret_and_writes_feedback_and_g
     graded = by_grade_id(read(course / "autograded" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
     for task in tasks_in(ASSIGNMENT):
         hidden = sum(c.hidden for c in task.cases)
-        shown = "".join(o.get("text", "") for o in graded[f"{task.id}_check"].outputs)
+        shown = "".join(o.get("text", "") for o in graded[check_id(task.id)].outputs)
         assert f"hidden cases {hidden}/{hidden} pass" in shown
     assert list((course / "feedback" / "alice" / ASSIGNMENT).glob("*.html"))
     assert secret.read_text().strip() not in (course / "grades.csv").read_text()

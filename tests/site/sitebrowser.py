@@ -51,6 +51,8 @@ DARK_RULES = ["color-contrast", "link-in-text-block"]
 # caches them, so they do not count in a page's own weight.
 SHARED = ("/_static/", "/searchindex.js")
 SETTINGS = ("desktop", "dark", "phone")
+# Search results whose excerpts are read.
+EXCERPTS = 5
 
 
 @dataclass
@@ -137,6 +139,7 @@ class Visit:
 class Search:
     term: str
     results: list[str]  # site paths of the result links, in order
+    excerpts: list[str]  # the excerpt under each of the first EXCERPTS results
     log: PageLog
 
 
@@ -191,8 +194,8 @@ FACTS_JS = (
     mathUntypeset: math.filter((e) => !e.querySelector("mjx-container")).length,
     mathErrors: document.querySelectorAll("mjx-merror").length,
     // The site's Font Awesome holds only the theme's icons (tools/vendor/src/fontawesome.js);
-    // an icon it lacks stays an <i> instead of becoming an <svg>.
-    iconsLeft: [...document.querySelectorAll('i[class*="fa-"]')].map((i) => i.className),
+    // an icon it lacks stays an <i> or <span> instead of becoming an <svg>.
+    iconsLeft: [...document.querySelectorAll('i[class*="fa-"], span[class*="fa-"]')].map((i) => i.className),
     rawMarkdownTables: (text.textContent.match(/\|\s*:?-{3,}:?\s*\|/g) || []).length,
     downloadButtonVisible: !!download && visible(download),
     downloadNotebook: hrefs("a.btn-download-notebook-button"),
@@ -521,10 +524,21 @@ async def _search(context: BrowserContext, base_url: str, start_page: str, term:
         await box.press("Enter")
         await page.wait_for_url("**/search.html?q=*")
         await page.wait_for_function("() => /found/.test(document.querySelector('#search-results p')?.textContent)")
-        hrefs = await page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
+        hrefs = await page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
+        shown = min(len(hrefs), EXCERPTS)
+        # Each excerpt is cut from its page once that page has been fetched.
+        await page.wait_for_function(
+            "n => [...document.querySelectorAll('#search-results ul.search li')].slice(0, n)"
+            ".every((li) => li.querySelector('p.context'))",
+            arg=shown,
+        )
+        excerpts = await page.eval_on_selector_all(
+            "#search-results ul.search li",
+            f"lis => lis.slice(0, {shown}).map(li => li.querySelector('p.context').textContent)",
+        )
     finally:
         await _close(page, log)
-    return Search(term, [urlsplit(href).path for href in hrefs], log)
+    return Search(term, [urlsplit(href).path for href in hrefs], excerpts, log)
 
 
 # --------------------------------------------------------------------------------------

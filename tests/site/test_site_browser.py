@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -60,6 +61,19 @@ SEARCHES = {
     "RMSNorm": "book/residual-normalization",
     "AlphaDropout": "book/selu",
 }
+# An activation's name typed into the site's search -> its chapter, which must come first.
+SEARCHES_FIRST = {
+    "sigmoid": "book/sigmoid",
+    "tanh": "book/tanh",
+    "softmax": "book/softmax",
+    "softplus": "book/softsign-softplus",
+    "GELU": "book/gelu-silu",
+    "ReLU": "book/relu-family",
+    "vanishing": "book/vanishing-gradients",
+}
+# What an excerpt must not show: code (an import line, a call with keyword arguments) or
+# TeX that MathJax would have typeset on the page (\(, \[, a backslash command).
+NOT_PROSE = re.compile(r"^\s*(import [\w.]+\s*$|from [\w.]+ import )|\\[(\[]|\\[a-zA-Z]+\b|\w+=\w", re.M)
 
 PAGES = toc_pages()
 CHAPTERS = chapters()
@@ -239,5 +253,24 @@ def test_search_finds_the_chapter(recorded, term: str, expected: str):
     if isinstance(search, Failed):
         pytest.fail(f"searching {term!r} failed:\n{search.error}")
     assert f"/{expected}.html" in search.results, f"searching {term!r} found {search.results}, not {expected}"
+    log = search.log
+    assert log.blocked == [] and log.failures == [] and log.console_errors == [], log
+
+
+@pytest.mark.parametrize(("term", "expected"), SEARCHES_FIRST.items())
+def test_search_finds_the_chapter_first(recorded, term: str, expected: str):
+    """A term typed into the search box of the landing page lists the chapter that teaches it
+    first, and the excerpts under the results are prose, not code or raw TeX."""
+    assert expected in PAGES
+    search = recorded[1][term]
+    if isinstance(search, Failed):
+        pytest.fail(f"searching {term!r} failed:\n{search.error}")
+    assert search.results, f"searching {term!r} found nothing"
+    assert search.results[0] == f"/{expected}.html", f"searching {term!r} listed {search.results[:6]}"
+    assert search.excerpts, f"searching {term!r}: no excerpt shown"
+    for excerpt in search.excerpts:
+        # (Sphinx matches stems: "vanishing" finds "vanish".)
+        assert term.lower()[:5] in excerpt.lower(), f"searching {term!r}: an excerpt without it: {excerpt!r}"
+        assert not NOT_PROSE.search(excerpt), f"searching {term!r}: an excerpt of code or TeX: {excerpt!r}"
     log = search.log
     assert log.blocked == [] and log.failures == [] and log.console_errors == [], log

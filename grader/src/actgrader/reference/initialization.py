@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import torch
@@ -73,14 +74,22 @@ def activation_records(model: nn.Module, x: torch.Tensor) -> list[tuple[torch.Te
     """
     records: list[tuple[torch.Tensor, torch.Tensor]] = []
     leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, nn.Linear | nn.Dropout)]
-    handles = [m.register_forward_hook(lambda _m, args, out: records.append((args[0], out))) for m in leaves]
+    run_hooked(model, x, leaves, lambda _m, args, out: records.append((args[0], out)))
+    return records
+
+
+def run_hooked(model: nn.Module, x: torch.Tensor, modules: Iterable[nn.Module], hook: Callable[..., None]) -> None:
+    """Run ``model(x)`` without gradients with ``hook`` as a forward hook on each of ``modules``.
+
+    The hooks are removed afterwards, even when the forward pass raises.
+    """
+    handles = [m.register_forward_hook(hook) for m in modules]
     try:
         with torch.no_grad():
             model(x)
     finally:
         for handle in handles:
             handle.remove()
-    return records
 
 
 def spread(h: torch.Tensor) -> float:

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from actgrader import datasets
-from actgrader.reference.initialization import Scheme, weight_variance
+from actgrader.reference.initialization import Scheme, run_hooked, weight_variance
 from actgrader.reference.models import activation_module
 from actgrader.reference.training import single_thread
 
@@ -162,16 +162,7 @@ def activation_inputs(model: nn.Module, x: Tensor) -> list[Tensor]:
     model's current mode; the hooks are removed afterwards.
     """
     seen: list[Tensor] = []
-    handles = [
-        b.activation.register_forward_hook(lambda _m, args, _out: seen.append(args[0].detach()))
-        for b in blocks_of(model)
-    ]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_hooked(model, x, [b.activation for b in blocks_of(model)], lambda _m, args, _out: seen.append(args[0].detach()))
     return seen
 
 
@@ -194,13 +185,5 @@ def tanh_saturated_fraction(model: nn.Module, x: Tensor, level: float = 0.99) ->
 def stream_spread(model: nn.Module, x: Tensor) -> list[float]:
     """The standard deviation of each block's output (the residual stream, for residual kinds) on ``x``."""
     spreads: list[float] = []
-    handles = [
-        b.register_forward_hook(lambda _m, _args, out: spreads.append(float(out.std()))) for b in blocks_of(model)
-    ]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_hooked(model, x, blocks_of(model), lambda _m, _args, out: spreads.append(float(out.std())))
     return spreads

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from actgrader import datasets
-from actgrader.grading import Mistake
+from actgrader.grading import Mistake, expect
 from actgrader.reference.initialization import Scheme
 from actgrader.reference.models import linear_layers, make_mlp, mlp_from_weights
 from actgrader.reference.training import single_thread, train
@@ -367,3 +367,18 @@ def consistent_misreadings(
     """
     without = {message for message, wrong in untrained if torch.allclose(got_untrained, wrong, rtol=0.0, atol=1e-6)}
     return [message for message, wrong in trained if message in without and within_one_unit(got, wrong)]
+
+
+def close_dead_fractions(
+    got: Tensor, want: Tensor, x: Tensor, weights: list[Tensor], biases: list[Tensor], otherwise: str
+) -> None:
+    """Pass when the learner's dead fractions equal ``want`` (to 1e-6); else name the misreading of "dead"."""
+    expect.close(
+        got,
+        want,
+        name="the dead fractions",
+        rtol=0.0,
+        atol=1e-6,
+        mistakes=dead_fraction_mistakes(want, x, weights, biases, got),
+        otherwise=otherwise,
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from actgrader.grading import CaseContext, Task, expect
+from actgrader.grading import CaseContext, Task
 from actgrader.grading.answer import Answer
 from actgrader.reference import dead_relu as ref
 from actgrader.tasks import _gradient_flow as common
@@ -76,15 +76,7 @@ def _judge(answer: Answer, x: Tensor, weights: list[Tensor], biases: list[Tensor
         what=f"one fraction per hidden layer ({hidden} here; the linear output layer has no ReLU)",
     )
     want = torch.tensor(ref.dead_fraction_from_weights(x, weights, biases), dtype=torch.float64)
-    expect.close(
-        got,
-        want,
-        name="the dead fractions",
-        rtol=0.0,
-        atol=1e-6,
-        mistakes=common.dead_fraction_mistakes(want, x, weights, biases, got),
-        otherwise=OTHERWISE,
-    )
+    common.close_dead_fractions(got, want, x, weights, biases, OTHERWISE)
 
 
 @TASK.case(points=1)

@@ -150,15 +150,7 @@ def _judge_untrained(answer: Answer, x: Tensor, weights: list[Tensor], biases: l
     y = (x[:, 0] > 0).long()
     got = _read(answer(x, y, weights, biases, common.LARGE_LR, 0, 0), len(weights) - 1)
     want = torch.tensor(ref.dead_after_training(x, y, weights, biases, common.LARGE_LR, 0, 0), dtype=torch.float64)
-    expect.close(
-        got,
-        want,
-        name="the dead fractions",
-        rtol=0.0,
-        atol=1e-6,
-        mistakes=common.dead_fraction_mistakes(want, x, weights, biases, got),
-        otherwise=UNTRAINED_OTHERWISE,
-    )
+    common.close_dead_fractions(got, want, x, weights, biases, UNTRAINED_OTHERWISE)
 
 
 @TASK.case(points=2)
