@@ -43,13 +43,14 @@ $(VENDOR_STAMP): tools/vendor/package.json tools/vendor/package-lock.json tools/
 # Builds of one tree are serialised (flock), so two make book runs cannot clobber _build.
 # Sphinx copies static files and applies templates only to pages it writes: after `make vendor`
 # or an edit under tools/site alone it answers "no targets are out of date" and the site keeps
-# the old JavaScript, CSS and markup. Then (or when a build has no stamp yet) every page is
-# built again with --all; nothing is executed again, the execution cache holds every chapter.
+# the old JavaScript, CSS and markup. Likewise after an edit of _toc.yml or _config.yml, pages
+# not otherwise changed keep their old navigation (a new chapter missing from their sidebar).
+# Then (or when a build has no stamp yet) every page is built again with --all; nothing is executed again, the execution cache holds every chapter.
 SITE_ASSETS_STAMP := _build/html/.site-assets
 book: env vendor
 	@all=""; if [ -d _build/html ] && { [ ! -f $(SITE_ASSETS_STAMP) ] || \
-		[ -n "$$(find $(VENDOR_STAMP) tools/site -newer $(SITE_ASSETS_STAMP) -type f)" ]; }; then \
-		echo "site assets changed: building every page again"; all="--all"; fi; \
+		[ -n "$$(find $(VENDOR_STAMP) tools/site _toc.yml _config.yml -newer $(SITE_ASSETS_STAMP) -type f)" ]; }; then \
+		echo "site assets, table of contents or configuration changed: building every page again"; all="--all"; fi; \
 	echo "flock .book-build.lock jupyter-book build . $(JB_FLAGS) $$all"; \
 	flock "$(CURDIR)/.book-build.lock" $(BIN)/jupyter-book build . $(JB_FLAGS) $$all
 	$(MAKE) --no-print-directory wheel

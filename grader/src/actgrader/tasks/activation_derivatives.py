@@ -336,19 +336,19 @@ def softplus_and_softsign(answer: Answer, ctx: CaseContext) -> None:
 
 @TASK.case(points=1, section="activation-family#sec-family-prelu")
 def learned_and_random_slopes(answer: Answer, ctx: CaseContext) -> None:
-    """PReLU (a = 0.25) and RReLU in evaluation mode"""
+    """the learned-slope units: PReLU (a = 0.25) and RReLU in evaluation mode"""
     _check_names(answer, ("prelu", "rrelu"), grid(torch.float32))
 
 
 @TASK.case(points=1, section="activation-family#sec-family-mish")
 def celu_and_mish(answer: Answer, ctx: CaseContext) -> None:
-    """CELU (alpha = 1) and Mish"""
+    """the smooth ones: CELU (alpha = 1) and Mish"""
     _check_names(answer, ("celu", "mish"), grid(torch.float32))
 
 
 @TASK.case(points=1, section="activation-family#sec-family-hard")
 def piecewise_linear(answer: Answer, ctx: CaseContext) -> None:
-    """ReLU6, hard-sigmoid and hard-swish, their kinks at -3, 0, 3 and 6 included"""
+    """the piecewise-linear ones: ReLU6, hard-sigmoid and hard-swish, their kinks at -3, 0, 3 and 6 included"""
     x = grid(torch.float32, MAGNITUDES + PIECEWISE_KINKS)
     _check_names(answer, ("relu6", "hard_sigmoid", "hard_swish"), x)
 
