@@ -34,7 +34,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Int
 
-from actgrader.grading.conventions import CHECK_SUFFIX
+from actgrader.grading.conventions import is_role, task_of
 
 # What a test cell shows until ActgradeExecute replaces it: an error, so that a configuration
 # that sanitizes but never grades scores 0 instead of nbgrader's full marks for a silent cell.
@@ -111,7 +111,7 @@ def rebuild_on_release(submitted: NotebookNode, release: NotebookNode) -> Notebo
         grade_id = _grade_id(cell)
         if cell.get("cell_type") == "code":
             cell.outputs, cell.execution_count = [], None
-            if grade_id is not None and grade_id.endswith(CHECK_SUFFIX):
+            if is_role(grade_id, "check"):
                 cell.outputs = [nbformat.v4.new_output("error", ename="NotGraded", evalue=NOT_GRADED, traceback=[])]
         solution = bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
         if grade_id is not None and solution and grade_id in learner:
@@ -211,8 +211,8 @@ def write_verdict(nb: NotebookNode, result: Any) -> None:
         if cell.get("cell_type") != "code" or grade_id is None:
             continue
         count += 1
-        if grade_id.endswith(CHECK_SUFFIX):
-            task_id = grade_id.removesuffix(CHECK_SUFFIX)
+        task_id = task_of(grade_id, "check")
+        if task_id is not None:
             task_result = by_task.get(task_id)
             lines = list(preamble)
             preamble = list(result.messages)  # notes once, in the first test cell; messages in each
