@@ -46,19 +46,6 @@ def _glue_calls(source: str) -> list[int]:
 # Chapters with code: the introduction and the back matter have none.
 CODE_CHAPTERS = [page for page in chapters() if _code_cells(page)]
 
-# Pages whose code is being rewritten on another branch (the family branch adds the new
-# activations to comparison.md's table, overlay and cost measurement). strict: the day the
-# page passes, the mark fails and must go.
-IN_REWORK = {"book/comparison": "comparison.md's code cells are reworked on the family branch"}
-
-
-def _pages(pages: list[str]) -> list[object]:
-    return [
-        pytest.param(page, marks=pytest.mark.xfail(reason=IN_REWORK[page], strict=True)) if page in IN_REWORK else page
-        for page in pages
-    ]
-
-
 def test_chapters_are_found():
     assert len(CODE_CHAPTERS) >= 10, CODE_CHAPTERS
 
@@ -71,7 +58,7 @@ def test_first_code_cell_is_folded(page: str):
     assert "hide-cell" in tags, f"{page}: the first code cell (imports) is not tagged hide-cell: {tags}"
 
 
-@pytest.mark.parametrize("page", _pages(CODE_CHAPTERS))
+@pytest.mark.parametrize("page", CODE_CHAPTERS)
 def test_shown_code_fits_the_column(page: str):
     too_long = [
         f"cell {number}: {len(line)} chars: {line}"
@@ -82,7 +69,7 @@ def test_shown_code_fits_the_column(page: str):
     assert not too_long, f"{page}: lines of shown code longer than {MAX_SHOWN_LINE}:\n" + "\n".join(too_long)
 
 
-@pytest.mark.parametrize("page", _pages(CODE_CHAPTERS))
+@pytest.mark.parametrize("page", CODE_CHAPTERS)
 def test_no_glue_in_shown_code(page: str):
     """glue(...) is bookkeeping: it belongs in a remove-cell cell right after the computation."""
     shown = _shown(page)
