@@ -12,22 +12,28 @@ neither imports the other. ``tools/`` is not a package: put it on ``sys.path`` f
   gradebook inside it), so that several assignments can be autograded at the same time
   without sharing a SQLite gradebook. nbgrader shells out to ``alembic``, which
   ``generate_exercises.nbgrader_env`` puts on ``PATH``.
+* :func:`run_autograder`: an autograder zip (``actgrade gradescope``) unpacked and run once
+  the way Gradescope runs it, under a temporary root instead of ``/autograder``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import generate_exercises
 
+from actgrader.batch.autograder import PYTHON_ENV, ROOT_ENV
 from actgrader.batch.notebooks import ReleaseNotebook, load_release
 from actgrader.grading.cases import Task
 from actgrader.grading.conventions import answer_id, task_of
@@ -262,3 +268,61 @@ def nbgrader_version() -> str:
         [sys.executable, "-m", "nbgrader", "--version"], capture_output=True, text=True, check=False, timeout=120
     )
     return (done.stdout or done.stderr).strip().splitlines()[-1] if done.returncode == 0 else "unknown"
+
+
+# ----------------------------------------------------------------------------- Gradescope
+
+# Gradescope's submission_metadata.json, as much of it as the autograder reads.
+GRADESCOPE_USERS = [{"email": "ada@example.edu", "id": 1815, "name": "Ada Lovelace"}]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any instructor secret or autograder path, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACTGRADER_SECRET", "ACTGRADE_AUTOGRADER"))}
+    return env | extra
+
+
+def unpack_zip(archive: Path, dest: Path) -> None:
+    """Unpack ``archive`` into ``dest`` keeping each file's mode, as Gradescope does."""
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            target = dest / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(z.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777)
+
+
+def run_autograder(
+    archive: Path, root: Path, files: dict[str, dict[str, Any] | str], users: list[dict[str, Any]] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None, float]:
+    """Unpack ``archive`` as Gradescope does, submit ``files`` and run the autograder once.
+
+    The tree Gradescope lays out lives under ``root`` (``source/`` = the unpacked zip,
+    ``run_autograder`` copied next to it, ``submission/``, ``submission_metadata.json``,
+    ``results/``); the zip's scripts find it through ``ACTGRADE_AUTOGRADER_ROOT`` and run this
+    interpreter (standing in for the one ``setup.sh`` installs), with no secret in their
+    environment: a plain upload. ``files`` maps names to notebooks, text, or ``"->target"`` for
+    a symbolic link. Returns the process, results.json (None when not written) and the run's
+    wall time in seconds.
+    """
+    unpack_zip(archive, root / "source")
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "results").mkdir()
+    (root / "submission").mkdir()
+    metadata = {"id": 4242, "users": GRADESCOPE_USERS if users is None else users}
+    (root / "submission_metadata.json").write_text(json.dumps(metadata))
+    for name, content in files.items():
+        if isinstance(content, str) and content.startswith("->"):
+            (root / "submission" / name).symlink_to(content[2:])
+        elif isinstance(content, str):
+            (root / "submission" / name).write_text(content)
+        else:
+            write(root / "submission" / name, content)
+    env = clean_env(**{ROOT_ENV: str(root), PYTHON_ENV: sys.executable})
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    wall = time.monotonic() - started
+    results = root / "results" / "results.json"
+    return proc, (json.loads(results.read_text(encoding="utf-8")) if results.exists() else None), wall

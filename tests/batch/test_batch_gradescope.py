@@ -1,10 +1,10 @@
 """``actgrade gradescope``: the autograder zip, unpacked and run the way Gradescope runs it.
 
-Each run lays out a Gradescope-like tree under a temporary root (``source/`` = the unpacked
-zip, ``run_autograder`` copied next to it, ``submission/``, ``submission_metadata.json``,
-``results/``), points the zip's scripts at it with ``ACTGRADE_AUTOGRADER_ROOT`` (and at this
-virtualenv's Python, standing in for the one ``setup.sh`` installs), runs ``run_autograder``
-with no secret in its environment (a plain upload) and reads ``results/results.json``.
+Each run lays out a Gradescope-like tree under a temporary root, points the zip's scripts at
+it with ``ACTGRADE_AUTOGRADER_ROOT`` (and at this virtualenv's Python, standing in for the one
+``setup.sh`` installs), runs ``run_autograder`` with no secret in its environment (a plain
+upload) and reads ``results/results.json`` (``grading_support.run_autograder``, which
+``tools/doors.py`` uses too).
 ``setup.sh`` itself runs with stand-ins for apt-get and Python that record what it asks for.
 """
 
@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import stat
 import subprocess
-import sys
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +22,7 @@ from typing import Any
 
 import pytest
 from batch_nb import ACTGRADE, Exercise, exercises, fresh_secret, learner_solution, write
+from grading_support import GRADESCOPE_USERS, clean_env, run_autograder, unpack_zip
 
 import actgrader
 from actgrader.batch import GradingOptions
@@ -32,7 +30,6 @@ from actgrader.batch.autograder import (
     CONFIG_NAME,
     KEEP_PRIVATE,
     NO_SECRET,
-    PYTHON_ENV,
     ROOT_ENV,
     SECRET_NAME,
     ZIP_SECRET_MISSING,
@@ -49,17 +46,12 @@ RUN = next((e for e in EXERCISES if e.name == "forward-propagation"), EXERCISES[
 SECRET = fresh_secret()
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACTGRADER_SECRET", "ACTGRADE_AUTOGRADER"))}
-    return env | extra
-
-
 @pytest.fixture(scope="module")
 def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("zips")
     proc = subprocess.run(
         [str(ACTGRADE), "gradescope", "-o", str(root / "strict"), "--cell-timeout", "20"],
-        env=_clean_env(ACTGRADER_SECRET=SECRET),  # present while building: it must not end up in a zip
+        env=clean_env(ACTGRADER_SECRET=SECRET),  # present while building: it must not end up in a zip
         capture_output=True,
         text=True,
         check=False,
@@ -69,50 +61,6 @@ def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert sorted(p.name for p in (root / "strict").iterdir()) == sorted(f"{e.name}.zip" for e in EXERCISES)
     build_zip(RUN.release, root / "public" / f"{RUN.name}.zip", public_only=True)
     return {"strict": root / "strict", "public": root / "public"}
-
-
-def _unpack(archive: Path, dest: Path) -> None:
-    with zipfile.ZipFile(archive) as z:
-        for info in z.infolist():
-            target = dest / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(z.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777)
-
-
-# Gradescope's submission_metadata.json, as much of it as the autograder reads.
-USERS = [{"email": "ada@example.edu", "id": 1815, "name": "Ada Lovelace"}]
-
-
-def run_autograder(
-    archive: Path, root: Path, files: dict[str, dict[str, Any] | str], users: list[dict[str, Any]] | None = None
-) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None, float]:
-    """Unpack ``archive`` as Gradescope does, submit ``files`` and run the autograder once.
-
-    ``files`` maps names to notebooks, text, or ``"->target"`` for a symbolic link. Returns the
-    process, results.json (None when not written) and the run's wall time in seconds.
-    """
-    _unpack(archive, root / "source")
-    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
-    (root / "results").mkdir()
-    (root / "submission").mkdir()
-    metadata = {"id": 4242, "users": USERS if users is None else users}
-    (root / "submission_metadata.json").write_text(json.dumps(metadata))
-    for name, content in files.items():
-        if isinstance(content, str) and content.startswith("->"):
-            (root / "submission" / name).symlink_to(content[2:])
-        elif isinstance(content, str):
-            (root / "submission" / name).write_text(content)
-        else:
-            write(root / "submission" / name, content)
-    env = _clean_env(**{ROOT_ENV: str(root), PYTHON_ENV: sys.executable})
-    started = time.monotonic()
-    proc = subprocess.run(
-        [str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    wall = time.monotonic() - started
-    results = root / "results" / "results.json"
-    return proc, (json.loads(results.read_text(encoding="utf-8")) if results.exists() else None), wall
 
 
 @pytest.mark.parametrize("name", [e.name for e in EXERCISES])
@@ -153,7 +101,7 @@ def test_the_zip_is_the_same_when_built_again(zips, tmp_path):
 
 def test_without_a_secret_only_public_only_zips_are_built(tmp_path):
     proc = subprocess.run(
-        [str(ACTGRADE), "gradescope", "-o", str(tmp_path / "zips")], env=_clean_env(), capture_output=True, text=True
+        [str(ACTGRADE), "gradescope", "-o", str(tmp_path / "zips")], env=clean_env(), capture_output=True, text=True
     )
     assert (proc.returncode, proc.stderr) == (2, f"actgrade: {ZIP_SECRET_MISSING}\n")
     assert not (tmp_path / "zips").exists()
@@ -166,8 +114,8 @@ def test_without_a_secret_only_public_only_zips_are_built(tmp_path):
 def test_the_student_is_named_from_gradescopes_metadata(tmp_path):
     metadata = tmp_path / "submission_metadata.json"
     cases = [
-        ({"id": 7, "users": USERS}, "ada@example.edu"),
-        ({"id": 7, "users": [*USERS, {"email": "", "id": 99, "name": "Bo"}]}, "ada@example.edu+99"),
+        ({"id": 7, "users": GRADESCOPE_USERS}, "ada@example.edu"),
+        ({"id": 7, "users": [*GRADESCOPE_USERS, {"email": "", "id": 99, "name": "Bo"}]}, "ada@example.edu+99"),
         ({"id": 7, "users": []}, "submission-7"),
         ({"id": 7, "users": [{"email": "../../etc/x y", "id": 1}]}, "_.._etc_x_y"),
         ("not json {", "submission"),
@@ -235,7 +183,7 @@ def runs(zips, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         futures = {}
         for label, (archive, files) in plans.items():
             if label == "no-secret":  # the zip without its secret file and no secret in the environment
-                _unpack(archive, root / label / "source")
+                unpack_zip(archive, root / label / "source")
                 (root / label / "source" / SECRET_NAME).unlink()
                 archive = _repack(root / label / "source", root / f"{label}.zip")
                 shutil.rmtree(root / label / "source")
@@ -333,7 +281,7 @@ def _stub(path: Path, body: str) -> None:
 def test_setup_sh_installs_torch_cpu_and_the_shipped_grader(zips, tmp_path):
     """setup.sh with apt-get and python3 replaced by stand-ins that log their arguments."""
     root = tmp_path / "autograder"
-    _unpack(zips["strict"] / f"{RUN.name}.zip", root / "source")
+    unpack_zip(zips["strict"] / f"{RUN.name}.zip", root / "source")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
@@ -345,7 +293,7 @@ def test_setup_sh_installs_torch_cpu_and_the_shipped_grader(zips, tmp_path):
         record + 'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; '
         'cp "$0" "$3/bin/python3"; fi\nexit 0\n',
     )
-    env = _clean_env(**{ROOT_ENV: str(root), "PATH": f"{bin_dir}:/usr/bin:/bin"})
+    env = clean_env(**{ROOT_ENV: str(root), "PATH": f"{bin_dir}:/usr/bin:/bin"})
     proc = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     calls = log.read_text().splitlines()
