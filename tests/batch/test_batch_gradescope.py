@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_nb import ACTGRADE, Exercise, exercises, fresh_secret, learner_solution, write
+from batch_nb import ACTGRADE, Exercise, exercises, fresh_secret, learner_solution, solution_path, write
 from grading_support import GRADESCOPE_USERS, clean_env, run_autograder, unpack_zip
 
 import actgrader
@@ -44,6 +44,7 @@ EXERCISES = exercises()
 # The zip that is run for real: the lightest notebook.
 RUN = next((e for e in EXERCISES if e.name == "forward-propagation"), EXERCISES[0])
 SECRET = fresh_secret()
+RUN_SOLUTION = solution_path(RUN.name)  # in the course repository, next to which the zips run here
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +129,10 @@ def test_the_student_is_named_from_gradescopes_metadata(tmp_path):
 
 # Every way learner code might reach the secret in Gradescope's container: the zip's file
 # (directly, through /proc/self/root, by a low-level read, by searching for it), the folder
-# holding it, the environment (its own, its parent's, init's) and command lines. Whatever it
-# gets back, the first characters end up in its error message, which results.json shows it.
+# holding it, the environment (its own, its parent's, init's) and command lines. And the course
+# repository's solution, for when the zip runs next to a clone of the course (as here, or on an
+# instructor's machine reproducing a Gradescope result). Whatever it gets back, the first
+# characters end up in its error message, which results.json shows it.
 HOSTILE = """
 import glob, os
 _report = []
@@ -152,6 +155,7 @@ _try("own_environ", lambda: open("/proc/self/environ", "rb").read())
 _try("parent_environ", lambda: open(f"/proc/{{os.getppid()}}/environ", "rb").read())
 _try("parent_cmdline", lambda: open(f"/proc/{{os.getppid()}}/cmdline", "rb").read())
 _try("init_environ", lambda: open("/proc/1/environ", "rb").read())
+_try("solution", lambda: open({solution!r}).read())
 raise RuntimeError(" | ".join(_report))
 """
 
@@ -168,7 +172,8 @@ def runs(zips, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("gradescope-runs")
     secret_file = root / "hostile" / "source" / SECRET_NAME
     answer = RUN.release.answer_ids[0]
-    attack = learner_solution(answer, RUN.name) + "\n" + HOSTILE.format(secret=str(secret_file))
+    probes = HOSTILE.format(secret=str(secret_file), solution=str(RUN_SOLUTION))
+    attack = learner_solution(answer, RUN.name) + "\n" + probes
     hostile = RUN.with_sources(RUN.solved(), **{answer: attack})
     plans = {
         "solution": (strict, {f"{name}.ipynb": RUN.solved()}),
@@ -235,7 +240,7 @@ def test_learner_code_never_reaches_the_secret_in_the_container(runs):
     assert results is not None
     assert SECRET not in json.dumps(results) + proc.stdout + proc.stderr
     report = next(line for line in results["output"].splitlines() if "RuntimeError: file:" in line)
-    for attempt in ("file", "proc_root", "raw", "parent_environ", "init_environ"):
+    for attempt in ("file", "proc_root", "raw", "parent_environ", "init_environ", "solution"):
         assert f"{attempt}: refused " in report, report
     assert "search: []" in report or "search: refused " in report, report
     assert results["score"] == RUN.full  # its answers are right: the attempts cost it nothing

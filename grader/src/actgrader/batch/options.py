@@ -16,9 +16,10 @@ MB = 2**20
 GRADESCOPE_VISIBILITIES: tuple[str, ...] = ("visible", "hidden", "after_due_date", "after_published")
 
 
-def repository_root() -> Path | None:
-    """The course repository this package was installed from in editable mode, if any."""
-    here = Path(__file__).resolve()
+def repository_root(package: Path | None = None) -> Path | None:
+    """The course repository holding ``package`` (default: this package, when installed from a
+    clone in editable mode), if any."""
+    here = (package or Path(__file__)).resolve()
     for parent in here.parents:
         if (parent / "grader" / "pyproject.toml").is_file() and (parent / "exercises").is_dir():
             return parent

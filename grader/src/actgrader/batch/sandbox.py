@@ -335,16 +335,23 @@ def protected_paths(
     *, submissions: Iterable[Path], output: Path | None, secret_files: Iterable[Path], course: Path | None
 ) -> list[str]:
     """What a child must not read: the grader's source (every copy on the path), the course's
-    private folders (``course``: the repository), the submissions' folders, the output, the secret's files."""
+    private folders (``course``: the repository, and the repository of every copy of the grader
+    on the path), the submissions' folders, the output, the secret's files."""
     import sys
 
     import actgrader
+    from actgrader.batch.options import repository_root
 
-    protected = {Path(actgrader.__file__).resolve().parent}
+    copies = {Path(actgrader.__file__).resolve().parent}
     # Any other copy of the package on the path (an editable install next to a shipped one).
-    protected.update(Path(e).resolve() / "actgrader" for e in sys.path if e and (Path(e) / "actgrader").is_dir())
-    if course is not None:
-        protected.update(course / name for name in (*COURSE_PRIVATE, *NBGRADER_PRIVATE))
+    copies.update(Path(e).resolve() / "actgrader" for e in sys.path if e and (Path(e) / "actgrader").is_dir())
+    protected = set(copies)
+    # A clone of the course whose grader is importable here keeps its solutions hidden whichever copy
+    # grades: a Gradescope zip's own copy knows no repository, yet run next to a clone (tested there,
+    # or reproducing a Gradescope result) the clone's solutions/ would be readable.
+    courses = {course, *(repository_root(c) for c in copies)}
+    for root in sorted(c for c in courses if c is not None):
+        protected.update(root / name for name in (*COURSE_PRIVATE, *NBGRADER_PRIVATE))
     protected.update(submissions)
     if output is not None:
         protected.add(Path(output).resolve())
