@@ -413,7 +413,8 @@ class Disagreement:
     @property
     def in_learners_kernel(self) -> bool:
         """A public-only door fooled by the hostile notebook: there learner code runs in the learner's own
-        kernel, next to ``check()`` (it can patch what the check calls, or redefine ``check`` itself)."""
+        kernel, next to ``check()`` (it can patch what the check calls, redefine ``check`` itself, or run
+        the reference implementation or the course's public solution)."""
         return self.notebook == "hostile" and self.door in PUBLIC_ONLY and self.kind in ("public", "attacked")
 
     def __str__(self) -> str:
@@ -527,8 +528,9 @@ def report(doors: Doors) -> str:
             "",
             (
                 "The self-check and Validate run the learner's code in the learner's own kernel, next to "
-                "`check()`: a notebook can make them say anything (patch what the check calls, or redefine "
-                "`check`). Only the doors that grade run it in actgrade's sandbox, away from the checks."
+                "`check()` and the course's public files: a notebook can make them say anything (patch what "
+                "the check calls, redefine `check`, run the reference or the solution). Only the doors that "
+                "grade run it in actgrade's sandbox, away from the checks and the solutions."
             ),
         ]
     return "\n".join(lines)
