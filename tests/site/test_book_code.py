@@ -46,6 +46,7 @@ def _glue_calls(source: str) -> list[int]:
 # Chapters with code: the introduction and the back matter have none.
 CODE_CHAPTERS = [page for page in chapters() if _code_cells(page)]
 
+
 def test_chapters_are_found():
     assert len(CODE_CHAPTERS) >= 10, CODE_CHAPTERS
 
