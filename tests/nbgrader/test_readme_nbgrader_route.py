@@ -9,6 +9,7 @@ virtual environment's ``bin`` folder is adapted.
 from __future__ import annotations
 
 import csv
+import shlex
 import stat
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def ran(tmp_path_factory):
     home = root / "home"
     home.mkdir()
     nbformat.write(solved(release_path(ASSIGNMENT), ASSIGNMENT), course / "alice.ipynb")
-    script = readme_route().replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    script = readme_route().replace(".venv/bin/", f"{shlex.quote(str(Path(sys.executable).parent))}/")
     env = learner_env() | {"HOME": str(home)}
     done = subprocess.run(
         ["bash", "-e", "-u", "-o", "pipefail", "-c", script],

@@ -354,6 +354,14 @@ async def _settle(page: Page) -> None:
     if await page.evaluate("() => window.MathJax !== undefined"):
         await page.wait_for_function("() => window.MathJax.startup !== undefined && window.MathJax.startup.promise")
         await page.evaluate("() => window.MathJax.startup.promise.then(() => true)")
+    # Font Awesome replaces the theme's <i class="fa-..."> by SVG after the page has loaded and
+    # marks <html> with fontawesome-i2svg-complete when its first pass is done (an icon it does
+    # not know stays an <i>, which the icon check then reports). On a busy machine the heaviest
+    # page was read before that pass had run, and every icon looked missing.
+    await page.wait_for_function(
+        """() => document.documentElement.classList.contains('fontawesome-i2svg-complete')
+            || document.querySelector('i[class*="fa-"], span[class*="fa-"]') === null"""
+    )
     views = await page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
         await page.wait_for_function(

@@ -8,6 +8,7 @@ JupyterLab would have had, where a check's link leads, and the test opens that f
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -24,7 +25,7 @@ PRINT_LINK = "from actgrader import links, tasks; print(links.section_url(tasks.
 
 
 def _link_under_make_lab(env: dict[str, str]) -> str:
-    lab = f"{ROOT / '.venv' / 'bin' / 'python'} -c '{PRINT_LINK}'"
+    lab = f"{shlex.quote(str(ROOT / '.venv' / 'bin' / 'python'))} -c {shlex.quote(PRINT_LINK)}"
     result = subprocess.run(
         ["make", "--no-print-directory", "lab", f"LAB={lab}"],
         cwd=ROOT,
