@@ -48,3 +48,27 @@ def assert_named(task_id: str, answer: Any, message: str, *, section: str | None
     case = next(c for c in task.cases if c.name == outcome.name)
     assert outcome.section == (section or case.section or task.section)
     return result
+
+
+def property_secret(i: int) -> Secret:
+    """The ``i``-th of the secrets property tests draw hidden cases from."""
+    return Secret(f"prop-{i}".encode(), "tests")
+
+
+def hidden_passes_over_secrets(task_id: str, answer: Any, n: int) -> dict[str, list[int]]:
+    """For each hidden case of the task, the secrets ``property_secret(i)``, i < n, under which it passes.
+
+    A wrong answer must pass no hidden case under any secret: a draw where it does (a single
+    layer, a width of 1, a tie...) is an accident of the data, and it would earn hidden points
+    in roughly that fraction of real secrets.
+    """
+    task = get_task(task_id)
+    hidden = [c.name for c in task.cases if c.hidden]
+    passes: dict[str, list[int]] = {name: [] for name in hidden}
+    local = LocalAnswer(answer, task.answer)
+    for i in range(n):
+        result = run_task(task, local, secret=property_secret(i), include_hidden=True, only=hidden)
+        for outcome in result.outcomes:
+            if outcome.passed:
+                passes[outcome.name].append(i)
+    return passes

@@ -13,7 +13,7 @@ import torch
 
 from actgrader.tasks import linear_collapse as task
 
-from .helpers import assert_named, grade_locally
+from .helpers import assert_named, grade_locally, hidden_passes_over_secrets
 
 
 def right(weights):
@@ -105,3 +105,27 @@ def test_the_exception_on_other_shapes_reaches_the_learner_as_the_misconception(
     outcome = next(o for o in result.outcomes if o.name == "matches_the_stack")
     assert outcome.message.startswith(f"{message} (Your code raised RuntimeError: {error}")
     assert outcome.section == task.TASK.section
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        wrong_order,
+        wrong_order_from_the_end,
+        wrong_order_multi_dot,
+        transposed,
+        elementwise,
+        summed,
+        last_matrix_only,
+        first_matrix_only,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_hidden_points(answer):
+    """No secret draws a hidden stack on which a known mistake equals the product: a single layer
+    (where W_1 alone is right, and W_K alone, the sum and the entrywise product too: 3 of these 1000
+    secrets drew three single-layer stacks before the draw excluded them), or a 1x1 product (its own transpose)."""
+    assert hidden_passes_over_secrets("linear_collapse", answer, 1000) == {"random_stacks": []}
+
+
+def test_the_product_scores_under_every_secret():
+    assert hidden_passes_over_secrets("linear_collapse", right, 300) == {"random_stacks": list(range(300))}

@@ -12,6 +12,7 @@ import functools
 import operator
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from actgrader.grading import CaseContext, Task, expect
@@ -146,11 +147,37 @@ def matches_the_stack(answer: Answer, ctx: CaseContext) -> None:
     )
 
 
+def _separates_every_mistake(weights: list[torch.Tensor]) -> bool:
+    """No known mistake gives the product on this stack (within the tolerance `_judge` allows)."""
+    want = ref.collapse_linear_stack(weights)
+    return not any(
+        got.shape == want.shape and torch.allclose(got, want, rtol=1e-3, atol=1e-4)
+        for _, got in _mistakes(weights, want)
+    )
+
+
+def _random_stack(rng: np.random.Generator) -> list[torch.Tensor]:
+    """A stack on which every known mistake is wrong, drawn from ``rng`` alone.
+
+    At least two layers (with one, W_1 alone and W_K alone are the product) and an input width
+    other than the output width (then the transposed product, and the entrywise product or sum,
+    have another shape than the product; a 1x1 product is its own transpose). A draw on which
+    some mistake still equals the product (the product in the wrong order, by a coincidence of
+    the values) is redrawn from the same generator, so the stacks stay a function of the secret.
+    """
+    while True:
+        depth = int(rng.integers(2, 7))
+        widths = tuple(int(n) for n in rng.integers(1, 13, size=depth + 1))
+        if widths[0] == widths[-1]:
+            continue
+        weights = _weights(int(rng.integers(2**31)), widths)
+        if _separates_every_mistake(weights):
+            return weights
+
+
 @TASK.case(points=2, hidden=True)
 def random_stacks(answer: Answer, ctx: CaseContext) -> None:
-    """stacks of random depth and widths"""
+    """stacks of random depth (two layers or more) and widths (inputs other than outputs)"""
     rng = ctx.rng()
     for _ in range(3):
-        depth = int(rng.integers(1, 7))
-        widths = tuple(int(n) for n in rng.integers(1, 13, size=depth + 1))
-        _judge(answer, _weights(int(rng.integers(2**31)), widths))
+        _judge(answer, _random_stack(rng))
