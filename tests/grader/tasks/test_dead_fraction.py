@@ -7,7 +7,7 @@ import torch
 
 from actgrader.tasks import _gradient_flow as common
 
-from .helpers import assert_named, grade_locally
+from .helpers import assert_named, grade_locally, hidden_passes_over_secrets
 
 
 def _layers(x, weights, biases, *, relu=True, use_biases=True):
@@ -150,3 +150,27 @@ def test_strictly_negative_loses_every_case():
     """Every case holds pre-activations exactly 0: a pruned unit or an input at 0."""
     result = grade_locally("dead_fraction", strictly_negative)
     assert result.earned == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        zero_on_some_example,
+        share_of_zero_entries,
+        alive_fraction,
+        wrong_axis,
+        counts,
+        percentages,
+        strictly_negative,
+        negative_on_average,
+        without_biases,
+        no_relu_between_layers,
+        first_example_only,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_hidden_points(answer):
+    """Before the draw asked for two hidden layers, three one-hidden-layer networks let
+    `no_relu_between_layers` pass (2 of 100 secrets). Each secret grades three networks: 30 secrets.
+    A tolerance instead of exactly 0 is left out: only a unit with tiny positive outputs tells it, which
+    the hand-built layer has and random networks almost never do."""
+    assert hidden_passes_over_secrets("dead_fraction", answer, 30) == {"random_networks": []}

@@ -7,7 +7,7 @@ import torch
 
 from actgrader.tasks import forward_pass as task
 
-from .helpers import assert_named, first_public_failure, grade_locally
+from .helpers import assert_named, first_public_failure, grade_locally, hidden_passes_over_secrets
 
 
 def activation_on_output_too(x, weights, activation):
@@ -149,3 +149,34 @@ def test_an_activation_after_the_first_layer_only_is_named_in_deeper_networks():
 def test_a_product_that_cannot_be_taken_is_named_before_pytorchs_words(answer, message, error):
     _, outcome = first_public_failure("forward_pass", answer)
     assert outcome.message == f"{message} (Your code raised RuntimeError: {error}.)"
+
+
+#: Right on a single layer by definition (it has no activation to apply, or get wrong).
+RIGHT_ON_ONE_LAYER = (no_activation, always_relu, first_activation_only)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        activation_on_output_too,
+        no_activation,
+        activation_on_input,
+        always_relu,
+        column_vectors,
+        casts_to_float64,
+        no_transpose,
+        weights_on_the_left,
+        stops_before_the_output_layer,
+        first_activation_only,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_hidden_points(answer):
+    """Before the draws excluded them, three ReLU networks let `always_relu` pass `random_networks` (6 of 300
+    secrets), three two-layer networks `first_activation_only` (5 of 300), and a 1x1 layer (or one example
+    of one output) `no_transpose` and `column_vectors` pass `single_layer` (1 of 100). 50 secrets here (a
+    tenth of a second each). Casting to float32 is left out: the hidden cases are float32 by design, and
+    only the public float64 case tells it."""
+    passes = hidden_passes_over_secrets("forward_pass", answer, 50)
+    assert passes["random_networks"] == []
+    if answer not in RIGHT_ON_ONE_LAYER:
+        assert passes["single_layer"] == []

@@ -103,12 +103,14 @@ def single_example(answer: Answer, ctx: CaseContext) -> None:
 def random_networks(answer: Answer, ctx: CaseContext) -> None:
     """networks of other depths, widths, batch sizes and pruned units"""
     rng = ctx.rng()
+    # Two hidden layers or more: with one, leaving out the ReLU between layers changes nothing.
+    # Two examples or more: with one, "zero on some example" and "zero on the first" are "zero on all".
     for _ in range(3):
-        depth = int(rng.integers(2, 6))
+        depth = int(rng.integers(3, 6))
         widths = (2, *(int(w) for w in rng.integers(4, 33, size=depth - 1)), 2)
         _judge(
             answer,
             *common.damaged_network(
-                int(rng.integers(2**31)), widths, batch=int(rng.integers(1, 200)), pruned=int(rng.integers(1, 3))
+                int(rng.integers(2**31)), widths, batch=int(rng.integers(2, 200)), pruned=int(rng.integers(1, 3))
             ),
         )

@@ -150,13 +150,16 @@ def keeps_dtype_and_single_example(answer: Answer, ctx: CaseContext) -> None:
 
 @TASK.case(points=2, hidden=True)
 def random_networks(answer: Answer, ctx: CaseContext) -> None:
-    """networks of random depth, widths, batch size and activation"""
+    """networks of random depth (three layers or more), widths and batch size, one per activation"""
     rng = ctx.rng()
-    for _ in range(3):
-        depth = int(rng.integers(2, 7))
+    # Each activation once (three ReLU networks would let an answer that ignores `activation`
+    # pass), and two hidden layers or more (with one, an activation after the first layer only
+    # is the right answer).
+    for drawn in rng.permutation(sorted(_ACTIVATIONS)):
+        act_name = str(drawn)
+        depth = int(rng.integers(3, 7))
         widths = tuple(int(n) for n in rng.integers(1, 17, size=depth + 1))
         batch = int(rng.integers(1, 33))
-        act_name = str(rng.choice(sorted(_ACTIVATIONS)))
         x, weights = _example(int(rng.integers(2**31)), widths, batch)
         _judge(answer, x, weights, act_name)
 
@@ -165,6 +168,11 @@ def random_networks(answer: Answer, ctx: CaseContext) -> None:
 def single_layer(answer: Answer, ctx: CaseContext) -> None:
     """one layer: no activation at all"""
     rng = ctx.rng()
-    widths = (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
-    x, weights = _example(ctx.small_seed(), widths, batch=int(rng.integers(1, 9)))
+    # Inputs other than outputs, and a batch other than the outputs: with a 1x1 matrix h @ W is
+    # h @ W.T, and with one example of one output W @ x.T is x @ W.T, so forgetting the transpose
+    # or putting the weights on the left would pass by an accident of the draw.
+    n_in, n_out, batch = (int(n) for n in rng.integers(1, 9, size=3))
+    while n_in == n_out or batch == n_out:
+        n_in, n_out, batch = (int(n) for n in rng.integers(1, 9, size=3))
+    x, weights = _example(ctx.small_seed(), (n_in, n_out), batch=batch)
     _judge(answer, x, weights, "torch.tanh")
