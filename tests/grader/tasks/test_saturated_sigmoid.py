@@ -10,7 +10,7 @@ import torch
 from actgrader.reference import outputs as ref
 from actgrader.tasks import saturated_sigmoid as task
 
-from .helpers import assert_named, grade_locally
+from .helpers import assert_named, grade_locally, hidden_passes_over_secrets
 
 
 def right(p, depth):
@@ -76,3 +76,35 @@ def test_one_factor_too_many_is_named_where_there_are_several_layers():
     result = grade_locally("saturated_sigmoid", one_layer_too_many)
     failed = {o.name: o.message for o in result.outcomes if not o.passed}
     assert failed["twenty_layers_at_099"] == task.off_by_one(20)
+
+
+def in_float32_by_a_loop(p, depth):
+    t = torch.tensor(p, dtype=torch.float32)
+    out = torch.tensor(1.0)
+    for _ in range(depth):
+        out = out * t * (1 - t)
+    return out
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        slope_at_p_as_input,
+        peak_slope,
+        one_layer_only,
+        added_over_layers,
+        in_float32,
+        in_float32_by_a_loop,
+        one_minus_p,
+        p_only,
+        one_layer_too_many,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_hidden_points(answer):
+    """Before a draw had to separate it, float32 came within the tolerance on all four draws under
+    36 of 100 secrets."""
+    assert hidden_passes_over_secrets("saturated_sigmoid", answer, 300) == {"other_outputs_and_depths": []}
+
+
+def test_the_right_factor_scores_under_every_secret():
+    assert hidden_passes_over_secrets("saturated_sigmoid", right, 300) == {"other_outputs_and_depths": list(range(300))}

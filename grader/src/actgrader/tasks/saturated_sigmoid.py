@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from actgrader.grading import CaseContext, Mistake, Task, expect
@@ -147,6 +148,23 @@ def low_outputs(answer: Answer, ctx: CaseContext) -> None:
 def other_outputs_and_depths(answer: Answer, ctx: CaseContext) -> None:
     """other outputs and depths"""
     rng = ctx.rng()
-    for _ in range(4):
-        p = float(rng.uniform(0.001, 0.999))
-        _judge(answer, round(p, 4), int(rng.integers(1, 31)))
+    # The first draw also separates float32, which at most outputs and depths comes within the
+    # tolerance (by a margin: a learner's float32 may round a little differently from ours).
+    _judge(answer, *_separating_draw(rng, float32_margin=10.0))
+    for _ in range(3):
+        _judge(answer, *_separating_draw(rng))
+
+
+def _separating_draw(rng: np.random.Generator, float32_margin: float | None = None) -> tuple[float, int]:
+    """An output p and a depth of two layers or more (with one, one layer's factor is the answer)
+    on which no known mistake comes within the tolerance of the right factor, nor, with
+    ``float32_margin``, the float32 results within that many tolerances. A draw on which one does
+    is redrawn from the same generator."""
+    while True:
+        p, depth = round(float(rng.uniform(0.001, 0.999)), 4), int(rng.integers(2, 31))
+        want = ref.saturated_depth_factor(p, depth)
+        near = [(wrong, RTOL) for _, wrong in _mistakes(p, depth)]
+        if float32_margin is not None:
+            near += [(wrong, float32_margin * RTOL) for wrong in _float32_versions(p, depth)]
+        if not any(math.isclose(wrong, want, rel_tol=tol) for wrong, tol in near):
+            return p, depth
