@@ -9,7 +9,7 @@ import torch
 from actgrader.tasks import _stability
 from actgrader.tasks import stable_softmax as task
 
-from .helpers import assert_named, grade_locally
+from .helpers import assert_named, grade_locally, hidden_passes_over_secrets
 
 
 def shifted(x, dim=-1):
@@ -114,3 +114,27 @@ def test_exceptions_with_a_known_cause_are_named_before_pytorchs_words(answer, c
     outcome = next(o for o in result.outcomes if o.name == case)
     assert outcome.message.startswith(message + " (Your code raised ")
     assert outcome.section == (section or "softmax#sec-softmax-stability")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        naive,
+        minus_the_minimum,
+        minus_the_global_maximum,
+        always_last_dim,
+        whole_tensor,
+        without_keepdim,
+        fixed_dim_one,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_hidden_points(answer):
+    """Before the four tensors had to separate every known mistake, they let one pass under these
+    fractions of 100 secrets: minus_the_global_maximum 52, minus_the_minimum 32, without_keepdim 18,
+    always_last_dim 15, whole_tensor 4, fixed_dim_one 1."""
+    assert hidden_passes_over_secrets("stable_softmax", answer, 200) == {"random_logits": []}
+
+
+@pytest.mark.parametrize("answer", [shifted, through_logsumexp, builtin])
+def test_right_answers_score_under_every_secret(answer):
+    assert hidden_passes_over_secrets("stable_softmax", answer, 100) == {"random_logits": list(range(100))}

@@ -10,6 +10,9 @@ is compared with the reference's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -202,11 +205,50 @@ def float64_mixed_scales(answer: Answer, ctx: CaseContext) -> None:
 def random_logits(answer: Answer, ctx: CaseContext) -> None:
     """tensors of random shape, scale, offset, dtype and dim (values and gradients)"""
     rng = ctx.rng()
-    for _ in range(4):
-        shape = tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 4))))
-        dim = int(rng.integers(-len(shape), len(shape)))
-        dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
-        scale = float(10 ** rng.uniform(-1, 3.5))
-        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        x = scale * torch.randn(shape, generator=gen, dtype=dtype) + float(rng.uniform(-2000, 2000))
+    while True:
+        draws = [_random_logits(rng) for _ in range(4)]
+        if all(any(_separates(wrong, x, dim) for x, dim, _ in draws) for wrong in WRONG_SOFTMAXES):
+            break
+    for x, dim, gen in draws:
         _judge(answer, x, dim, gen)
+
+
+def _random_logits(rng: np.random.Generator) -> tuple[Tensor, int, torch.Generator]:
+    shape = tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 4))))
+    dim = int(rng.integers(-len(shape), len(shape)))
+    dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
+    scale = float(10 ** rng.uniform(-1, 3.5))
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    x = scale * torch.randn(shape, generator=gen, dtype=dtype) + float(rng.uniform(-2000, 2000))
+    return x, dim, gen
+
+
+def _naive_after(shift: Callable[[Tensor, int], Tensor]) -> Callable[[Tensor, int], Tensor]:
+    return lambda x, dim: naive.naive_softmax(x - shift(x, dim), dim=dim)
+
+
+#: The known mistakes as functions of (x, dim): the random case's four tensors are redrawn, from
+#: the same generator, until each of them is wrong on one of them at least. Otherwise a draw of
+#: four 1-D tensors would let the whole tensor's softmax pass, four draws of the last dim a
+#: softmax that ignores `dim`, four small scales the naive one, and so on.
+WRONG_SOFTMAXES: tuple[Callable[[Tensor, int], Tensor], ...] = (
+    lambda x, dim: naive.naive_softmax(x, dim=dim),
+    _naive_after(lambda x, dim: x.amin(dim=dim, keepdim=True)),
+    _naive_after(lambda x, dim: x.max()),
+    lambda x, dim: ref.softmax(x.flatten(), dim=0).reshape(x.shape),
+    lambda x, dim: ref.softmax(x, dim=-1),
+    lambda x, dim: ref.softmax(x, dim=0),
+    lambda x, dim: ref.softmax(x, dim=1),
+    _no_keepdim,
+)
+
+
+def _separates(wrong: Callable[[Tensor, int], Tensor], x: Tensor, dim: int) -> bool:
+    """``wrong`` raises on (x, dim), or is off by ten times the tolerance somewhere."""
+    try:
+        got = wrong(x, dim)
+    except (RuntimeError, IndexError):
+        return True
+    want = ref.softmax(x, dim=dim)
+    tolerance = _tolerance(x)[x.dtype]
+    return got.shape != want.shape or not torch.allclose(got, want, rtol=10 * tolerance.rtol, atol=10 * tolerance.atol)
