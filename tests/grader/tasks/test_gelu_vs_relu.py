@@ -7,7 +7,7 @@ import torch
 
 from actgrader.tasks import gelu_vs_relu as task
 
-from .helpers import assert_named, grade_locally
+from .helpers import assert_named, grade_locally, hidden_passes_over_secrets
 
 
 def _gradient(z, activation):
@@ -96,3 +96,28 @@ def test_assuming_smooth_activations_never_block_fails_in_their_far_tail():
     failed = {o.name: o.message for o in result.outcomes if not o.passed}
     assert failed["other_activations"].startswith("Your fraction is 0, but on this batch GELU's slope is exactly 0 at ")
     assert "random_layers" in failed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        negative_inputs,
+        non_positive_inputs,
+        zero_outputs,
+        passing_fraction,
+        percentage,
+        count,
+        small_gradients,
+        relu_only,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_hidden_points(answer):
+    """Before the batches had to separate every known mistake, they let one pass under these fractions
+    of 100 secrets: zero_outputs 8 (no exact zeros drawn in the GELU and SiLU batches), percentage,
+    count and small_gradients 1. 50 secrets here (a secret grades six batches)."""
+    assert hidden_passes_over_secrets("gelu_vs_relu", answer, 50) == {"random_layers": []}
+
+
+@pytest.mark.parametrize("answer", [by_autograd, by_backward])
+def test_right_answers_score_under_every_secret(answer):
+    assert hidden_passes_over_secrets("gelu_vs_relu", answer, 30) == {"random_layers": list(range(30))}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -189,6 +190,16 @@ def other_activations(answer: Answer, ctx: CaseContext) -> None:
 def random_layers(answer: Answer, ctx: CaseContext) -> None:
     """batches of random shape, shift and spread, every activation"""
     rng = ctx.rng()
+    while True:
+        batches = _random_batches(rng, ctx.small_seed())
+        if all(any(_separates(wrong, z, name) for z, name in batches) for wrong in WRONG_FRACTIONS):
+            break
+    for z, name in batches:
+        _judge(answer, z, name)
+
+
+def _random_batches(rng: np.random.Generator, mask_seed: int) -> list[tuple[Tensor, str]]:
+    batches = []
     for name in ACTIVATIONS:
         shape = tuple(int(n) for n in rng.integers(1, 40, size=int(rng.integers(1, 4))))
         mean, std = float(rng.uniform(-2.0, 1.0)), float(rng.uniform(0.3, 2.0))
@@ -196,9 +207,38 @@ def random_layers(answer: Answer, ctx: CaseContext) -> None:
         # would make the answer depend on how far the random tail reaches
         z = _normal(int(rng.integers(2**31)), shape, mean, std, torch.float64)
         if rng.random() < 0.5:
-            z = torch.where(torch.rand(shape, generator=torch.Generator().manual_seed(ctx.small_seed())) < 0.2, 0.0, z)
-        _judge(answer, z, name)
+            z = torch.where(torch.rand(shape, generator=torch.Generator().manual_seed(mask_seed)) < 0.2, 0.0, z)
+        batches.append((z, name))
     # and one far left tail in float32, where the slope of every smooth activation underflows
     low = float(rng.uniform(-200.0, -20.0))
     tail = _uniform(int(rng.integers(2**31)), (int(rng.integers(10, 40)), 20), low, low / 10)
-    _judge(answer, tail, str(rng.choice(["gelu", "silu", "elu"])))
+    batches.append((tail, str(rng.choice(["gelu", "silu", "elu"]))))
+    return batches
+
+
+def _slopes(z: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    leaf = z.detach().clone().requires_grad_(True)
+    (slope,) = torch.autograd.grad(fn(leaf).sum(), leaf)
+    return slope
+
+
+#: The known mistakes as functions of (z, activation): the random case's batches are redrawn,
+#: from the same generator, until each of them is wrong on one batch at least. Otherwise batches
+#: without exact zeros would let "where the output is 0" pass (the smooth activations' slopes
+#: are nowhere 0 in float64, nor their outputs), a ReLU batch with no entry at or below 0 a
+#: percentage or a count, a tail short of the underflow "none for the smooth ones", and so on.
+WRONG_FRACTIONS: tuple[Callable[[Tensor, Callable[[Tensor], Tensor]], float], ...] = (
+    lambda z, fn: float((z < 0).double().mean()),
+    lambda z, fn: float((z <= 0).double().mean()),
+    lambda z, fn: float((fn(z) == 0).double().mean()),
+    lambda z, fn: 1 - zero_gradient_fraction(z, fn),
+    lambda z, fn: 100 * zero_gradient_fraction(z, fn),
+    lambda z, fn: zero_gradient_fraction(z, fn) * z.numel(),
+    lambda z, fn: float((_slopes(z, fn).abs() < 1e-2).double().mean()),
+    lambda z, fn: zero_gradient_fraction(z, fn) if fn is torch.relu else 0.0,
+)
+
+
+def _separates(wrong: Callable[[Tensor, Callable[[Tensor], Tensor]], float], z: Tensor, name: str) -> bool:
+    fn = ACTIVATIONS[name][1]
+    return abs(wrong(z, fn) - zero_gradient_fraction(z, fn)) > 10 * TOLERANCE
