@@ -12,7 +12,7 @@ import torch
 from actgrader.tasks import _stability
 from actgrader.tasks import stable_sigmoid as task
 
-from .helpers import assert_named, first_public_failure, grade_locally
+from .helpers import assert_named, first_public_failure, grade_locally, hidden_passes_over_secrets
 
 
 def two_branches(x):
@@ -151,3 +151,19 @@ def test_an_overflowing_unselected_branch_loses_every_case_that_reaches_it():
 def test_the_overflow_message_quotes_computed_limits():
     for dtype in (torch.float32, torch.float64):
         assert f"{torch.log(torch.tensor(torch.finfo(dtype).max, dtype=torch.float64)).item():.1f}" in task.RATIO_NAN
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        plain,
+        unclamped_where,
+        ratio,
+        in_float64,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_the_random_tensors(answer):
+    """Each dtype gets a tensor reaching past the overflow of e^|x| on both sides. Before, small scales
+    let these pass the case under these numbers of 100 secrets:
+    plain 22, ratio 22, unclamped_where 19, in_float64 16."""
+    assert hidden_passes_over_secrets("stable_sigmoid", answer, 200)["random_tensors"] == []

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from actgrader.tasks import _stability
 from actgrader.tasks import stable_softplus as task
 
-from .helpers import assert_named, first_public_failure, grade_locally
+from .helpers import assert_named, first_public_failure, grade_locally, hidden_passes_over_secrets
 
 
 def relu_plus_log1p(x):
@@ -98,3 +98,21 @@ def test_right_values_with_nan_slopes_lose_the_grid_cases(answer):
     result = grade_locally("stable_softplus", answer)
     failed = {o.name for o in result.outcomes if not o.passed}
     assert {"float32_grid", "float64_grid_and_batch"} <= failed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        naive,
+        log1p_only,
+        positive_form_everywhere,
+        forgot_the_max,
+        unclamped_threshold,
+        unclamped_branches,
+    ],
+)
+def test_no_secret_lets_a_wrong_answer_score_the_random_tensors(answer):
+    """Each dtype gets a tensor reaching past the overflow of e^|x| on both sides. Before, small scales
+    let these pass the case under these numbers of 100 secrets:
+    positive_form_everywhere 31, naive and log1p_only 27, unclamped_threshold 25, unclamped_branches 24."""
+    assert hidden_passes_over_secrets("stable_softplus", answer, 200)["random_tensors"] == []

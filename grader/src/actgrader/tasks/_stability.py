@@ -157,6 +157,25 @@ def judge(
     )
 
 
+def _random_tensor(rng: Any) -> Tensor:
+    shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+    dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
+    scale = float(10 ** rng.uniform(-1, 4))
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    return scale * torch.randn(shape, generator=gen, dtype=dtype)
+
+
+def _reaches_overflow(x: Tensor) -> bool:
+    """``x`` holds entries on both sides beyond where e^|x| overflows its dtype.
+
+    The random case's three tensors are redrawn (from the same generator) until each dtype has
+    one such tensor: small scales alone would let the naive formulas, an unselected branch that
+    overflows, or a computation in the other dtype pass by an accident of the draw.
+    """
+    limit = math.log(torch.finfo(x.dtype).max)
+    return bool(x.max() > limit and x.min() < -limit)
+
+
 ElementwiseJudge = Callable[[Any, Tensor, dict[torch.dtype, Tolerance]], None]
 
 
@@ -191,12 +210,12 @@ def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_t
     def random_tensors(answer: Any, ctx: Any) -> None:
         """tensors of random shape, scale and dtype (values and slopes)"""
         rng = ctx.rng()
-        for _ in range(3):
-            shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
-            dtype = (torch.float32, torch.float64)[int(rng.integers(2))]
-            scale = float(10 ** rng.uniform(-1, 4))
-            gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-            judge_one(answer, scale * torch.randn(shape, generator=gen, dtype=dtype), LOOSE)
+        while True:
+            tensors = [_random_tensor(rng) for _ in range(3)]
+            if all(any(_reaches_overflow(x) for x in tensors if x.dtype == dtype) for dtype in LOOSE):
+                break
+        for x in tensors:
+            judge_one(answer, x, LOOSE)
 
     @task.case(points=1, hidden=True)
     def random_tails(answer: Any, ctx: Any) -> None:
