@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from actgrader.grading import CaseOutcome, LocalAnswer, TaskResult, run_task
@@ -55,18 +56,23 @@ def property_secret(i: int) -> Secret:
     return Secret(f"prop-{i}".encode(), "tests")
 
 
-def hidden_passes_over_secrets(task_id: str, answer: Any, n: int) -> dict[str, list[int]]:
+def hidden_passes_over_secrets(
+    task_id: str, answer: Any, n: int, *, fresh: Callable[[], None] | None = None
+) -> dict[str, list[int]]:
     """For each hidden case of the task, the secrets ``property_secret(i)``, i < n, under which it passes.
 
     A wrong answer must pass no hidden case under any secret: a draw where it does (a single
     layer, a width of 1, a tie...) is an accident of the data, and it would earn hidden points
-    in roughly that fraction of real secrets.
+    in roughly that fraction of real secrets. ``fresh``, when given, runs before each secret
+    (to forget what an answer keeps between calls, as a new grading process would).
     """
     task = get_task(task_id)
     hidden = [c.name for c in task.cases if c.hidden]
     passes: dict[str, list[int]] = {name: [] for name in hidden}
     local = LocalAnswer(answer, task.answer)
     for i in range(n):
+        if fresh is not None:
+            fresh()
         result = run_task(task, local, secret=property_secret(i), include_hidden=True, only=hidden)
         for outcome in result.outcomes:
             if outcome.passed:

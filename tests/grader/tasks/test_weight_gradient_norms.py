@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from actgrader.tasks import weight_gradient_norms as task
 
-from .helpers import assert_named, first_public_failure, grade_locally
+from .helpers import assert_named, first_public_failure, grade_locally, hidden_passes_over_secrets
 
 
 def _forward(x, weights, biases, activation, *, last_activation=False, use_biases=True):
@@ -204,3 +204,11 @@ def summed_loss(x, y, weights, biases, activation):
 def test_norms_that_only_have_the_property_earn_nothing(answer):
     result = grade_locally("weight_gradient_norms", answer)
     assert result.earned == 0, [(o.name, o.passed) for o in result.outcomes]
+
+
+def test_gradients_never_zeroed_lose_the_other_networks_under_every_secret():
+    """With a width drawn for each activation, the two networks differed in shape under 20 of these 20
+    secrets (graded each as in a fresh process), so a model kept across calls never saw its gradients
+    accumulate and passed."""
+    passes = hidden_passes_over_secrets("weight_gradient_norms", never_zeroed, 20, fresh=_MODEL.clear)
+    assert passes["other_networks"] == []
