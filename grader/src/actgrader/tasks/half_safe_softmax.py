@@ -54,12 +54,7 @@ def _sequential_half_sum(logits: Tensor, dim: int) -> Tensor:
 def _judge(answer: Answer, logits: Tensor, dim: int) -> None:
     got = answer(logits, dim)
     want = ref.half_safe_softmax(logits, dim)
-    other_dim = 0 if dim in (-1, logits.dim() - 1) else -1
-    mistakes = [
-        (NAIVE, torch.exp(logits) / torch.exp(logits).sum(dim=dim, keepdim=True)),
-        (SUMMED_IN_HALF, _sequential_half_sum(logits, dim)),
-        (WRONG_DIM, ref.half_safe_softmax(logits, other_dim)),
-    ]
+    mistakes = _mistakes(logits, dim)
     got_t = expect.tensor(got, name="the probabilities", shape=tuple(logits.shape))
     if bool(torch.isnan(got_t).any()) or bool(torch.isinf(got_t).any()):
         raise Mistake(NAIVE)
@@ -103,11 +98,35 @@ def along_dim(answer: Answer, ctx: CaseContext) -> None:
 def random_rows(answer: Answer, ctx: CaseContext) -> None:
     """random shapes, scales and offsets"""
     rng = ctx.rng()
-    for _ in range(3):
-        shape = (int(rng.integers(1, 6)), int(rng.integers(2, 3000)))
-        dim = int(rng.choice([0, -1]))
-        _judge(
-            answer,
-            _logits(int(rng.integers(2**31)), shape, float(rng.uniform(0.01, 4)), float(rng.uniform(-30, 30))),
-            dim,
-        )
+    # Redrawn from the same generator until each known mistake is wrong on one draw at least:
+    # short rows or small sums let a sum accumulated in float16 pass, one row or equal rows the
+    # wrong dimension (or a dimension fixed in the code), low offsets the naive exponentials.
+    while True:
+        draws = []
+        for _ in range(3):
+            shape = (int(rng.integers(1, 6)), int(rng.integers(2, 3000)))
+            dim = int(rng.choice([0, -1]))
+            spread, offset = float(rng.uniform(0.01, 4)), float(rng.uniform(-30, 30))
+            draws.append((_logits(int(rng.integers(2**31)), shape, spread, offset), dim))
+        if all(any(_separates(k, *draw) for draw in draws) for k in range(5)):
+            break
+    for logits, dim in draws:
+        _judge(answer, logits, dim)
+
+
+def _mistakes(logits: Tensor, dim: int) -> list[tuple[str, Tensor]]:
+    other_dim = 0 if dim in (-1, logits.dim() - 1) else -1
+    return [
+        (NAIVE, torch.exp(logits) / torch.exp(logits).sum(dim=dim, keepdim=True)),
+        (SUMMED_IN_HALF, _sequential_half_sum(logits, dim)),
+        (WRONG_DIM, ref.half_safe_softmax(logits, other_dim)),
+    ]
+
+
+def _separates(k: int, logits: Tensor, dim: int) -> bool:
+    """The ``k``-th known mistake (then a softmax along dim 0 or -1 whatever `dim` is asked for) is off by
+    twice the tolerance of `_judge` somewhere (or not finite)."""
+    fixed = [ref.half_safe_softmax(logits, 0), ref.half_safe_softmax(logits, -1)]
+    wrong = [m for _, m in _mistakes(logits, dim)] + fixed
+    wrong = wrong[k].float()
+    return not torch.allclose(wrong, ref.half_safe_softmax(logits, dim).float(), rtol=8e-3, atol=2e-5)

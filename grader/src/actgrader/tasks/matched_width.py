@@ -109,5 +109,14 @@ def llama_widths(answer: Answer, ctx: CaseContext) -> None:
 def random_widths(answer: Answer, ctx: CaseContext) -> None:
     """random model widths and multiples"""
     rng = ctx.rng()
-    for _ in range(5):
-        _judge(answer, int(rng.integers(1, 10_000)), int(2 ** rng.integers(0, 9)))
+    # Redrawn from the same generator until each misreading is wrong on one draw at least: with
+    # a multiple above 1, rounding two thirds of 4d up or to the nearest first usually lands on
+    # the same multiple, and five such draws would let it pass.
+    while True:
+        draws = [(int(rng.integers(1, 10_000)), int(2 ** rng.integers(0, 9))) for _ in range(5)]
+        wrongs = [[wrong for _, wrong in _mistakes(d, m)] for d, m in draws]
+        wants = [matched_hidden_width(d, m) for d, m in draws]
+        if all(any(w[i] != want for w, want in zip(wrongs, wants, strict=True)) for i in range(len(wrongs[0]))):
+            break
+    for d, multiple_of in draws:
+        _judge(answer, d, multiple_of)

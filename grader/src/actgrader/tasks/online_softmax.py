@@ -12,6 +12,7 @@ the last block's maximum, or leaving the maximum out altogether (which overflows
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -113,7 +114,21 @@ def one_block(answer: Answer, ctx: CaseContext) -> None:
 def random_rows(answer: Answer, ctx: CaseContext) -> None:
     """random rows, lengths and block sizes"""
     rng = ctx.rng()
-    for _ in range(3):
-        n = int(rng.integers(2, 50))
-        logits = _rising(int(rng.integers(2**31)), int(rng.integers(1, 5)), n) * float(rng.uniform(0.5, 20))
-        _judge(answer, logits, int(rng.integers(1, n + 1)))
+    # Redrawn from the same generator until forgetting the rescaling and the last block's maximum
+    # are each wrong on one row at least: a block as long as the row, or a row whose maximum falls
+    # in its last block, makes them right.
+    while True:
+        draws = []
+        for _ in range(3):
+            n = int(rng.integers(2, 50))
+            logits = _rising(int(rng.integers(2**31)), int(rng.integers(1, 5)), n) * float(rng.uniform(0.5, 20))
+            draws.append((logits, int(rng.integers(1, n + 1))))
+        if all(any(_separates(wrong, *draw) for draw in draws) for wrong in (_without_rescaling, _last_block_max)):
+            break
+    for logits, block in draws:
+        _judge(answer, logits, block)
+
+
+def _separates(wrong: Callable[[Tensor, int], Tensor], logits: Tensor, block: int) -> bool:
+    """``wrong`` is off by ten times the tolerance of `_judge` (float64) somewhere."""
+    return not torch.allclose(wrong(logits, block), ref.online_softmax(logits, block), rtol=1e-9, atol=1e-11)
