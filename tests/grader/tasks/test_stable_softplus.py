@@ -116,3 +116,11 @@ def test_no_secret_lets_a_wrong_answer_score_the_random_tensors(answer):
     let these pass the case under these numbers of 100 secrets:
     positive_form_everywhere 31, naive and log1p_only 27, unclamped_threshold 25, unclamped_branches 24."""
     assert hidden_passes_over_secrets("stable_softplus", answer, 200)["random_tensors"] == []
+
+
+@pytest.mark.parametrize("answer", [relu_plus_log1p, logaddexp, thresholded, F.softplus])
+def test_every_secret_gives_a_stable_answer_the_random_tensors(answer):
+    """PyTorch's softplus (and the thresholded form) returns x above 20, so its float64 slope there is 1,
+    2.1e-9 from sigma(x): with a 1e-9 slope tolerance they lost this case under 2 of 100 secrets."""
+    secrets = 200
+    assert len(hidden_passes_over_secrets("stable_softplus", answer, secrets)["random_tensors"]) == secrets

@@ -48,6 +48,21 @@ LOOSE = {torch.float32: Tolerance(1e-4, 1e-6), torch.float64: Tolerance(1e-9, 1e
 #: Purely relative: for tails where the exact value is tiny but every digit of it counts.
 RELATIVE = {torch.float32: Tolerance(1e-4, 0.0), torch.float64: Tolerance(1e-9, 0.0)}
 
+#: Softplus' slope in float64 is judged to 1e-8, not 1e-9: PyTorch's softplus, and any stable
+#: form that returns x itself above x = 20 as PyTorch does, sends back a slope of exactly 1 there,
+#: where the true slope sigma(x) is 1 - e^-20 ~ 1 - 2.1e-9. Such an answer is right (its values
+#: are within 1e-10 relatively); with 1e-9 it lost hidden points whenever a draw fell just
+#: above 20.
+SOFTPLUS_SLOPE_RTOL_FLOAT64 = 1e-8
+
+
+def softplus_slope_tolerance(tolerance: dict[torch.dtype, Tolerance]) -> dict[torch.dtype, Tolerance]:
+    """``tolerance`` with float64's relative part at least :data:`SOFTPLUS_SLOPE_RTOL_FLOAT64`."""
+    looser = tolerance[torch.float64]
+    rtol = max(looser.rtol, SOFTPLUS_SLOPE_RTOL_FLOAT64)
+    return {**tolerance, torch.float64: Tolerance(rtol, looser.atol)}
+
+
 #: The relative tolerance within which a result is recognised as a misconception's values:
 #: looser than the tolerances above, because the learner's code may compute the same wrong
 #: formula with other functions and other last digits. (The absolute floor stays the judging

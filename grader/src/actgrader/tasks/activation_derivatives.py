@@ -19,7 +19,16 @@ from actgrader.grading import CaseContext, Task
 from actgrader.grading.answer import Answer
 from actgrader.reference import formulas as ref
 from actgrader.reference import naive, registry
-from actgrader.tasks._stability import LOOSE, MAGNITUDES, Known, Tolerance, at_x, grid, judge
+from actgrader.tasks._stability import (
+    LOOSE,
+    MAGNITUDES,
+    Known,
+    Tolerance,
+    at_x,
+    grid,
+    judge,
+    softplus_slope_tolerance,
+)
 
 TASK = Task(
     "activation_derivatives",
@@ -274,7 +283,12 @@ def _mish_without_chain_rule(x: Tensor) -> Tensor:
 #: PyTorch's float64 backward of ``hardsigmoid`` returns the float32 nearest 1/6
 #: (0.16666666716...), 3e-8 away from 1/6: a learner who differentiates ``F.hardsigmoid`` with
 #: autograd is right, so this slope is judged in float64 with a float32-sized tolerance.
-TOLERANCES = {"hard_sigmoid": {**LOOSE, torch.float64: Tolerance(1e-7, 1e-12)}}
+#: Softplus' slope: see :func:`~actgrader.tasks._stability.softplus_slope_tolerance`
+#: (autograd through ``F.softplus`` gives exactly 1 above x = 20).
+TOLERANCES = {
+    "hard_sigmoid": {**LOOSE, torch.float64: Tolerance(1e-7, 1e-12)},
+    "softplus": softplus_slope_tolerance(LOOSE),
+}
 
 
 def _judge(answer: Answer, name: str, x: Tensor) -> None:

@@ -25,6 +25,7 @@ from actgrader.tasks._stability import (
     elementwise_slope,
     judge,
     judge_elementwise_slopes,
+    softplus_slope_tolerance,
 )
 
 TASK = Task(
@@ -102,7 +103,7 @@ def _judge(answer: Answer, x: Tensor, tolerance: dict[torch.dtype, Tolerance]) -
         x,
         ref.d_softplus(x),
         call="softplus(x)",
-        tolerance=tolerance,
+        tolerance=softplus_slope_tolerance(tolerance),
         known=[
             (UNSELECTED_BRANCH, elementwise_slope(_unclamped_where, x)),
             (UNSELECTED_BRANCH, elementwise_slope(_threshold_form, x)),
