@@ -55,10 +55,13 @@ def test_the_notebook_budget_fails_the_remaining_cases(tmp_path: Path):
 
 
 def test_the_memory_watchdog_kills_a_child_over_its_cap(tmp_path: Path):
-    with ForkServer() as server:
+    # The child's uid is held like a batch's (UidSlots): killing a child kills everything running
+    # under its uid, so a uid shared with a batch running beside this test (the background
+    # benchmark) would kill that batch's children, and be killed by it.
+    with UidSlots(GradingOptions().sandbox_uid, 1) as slots, ForkServer() as server:
         baseline = psutil.Process(server.pid).memory_info().rss
         config = SandboxConfig(
-            uid=GradingOptions().sandbox_uid,
+            uid=slots.uids[0],
             memory_limit=4096 * MB,  # the address-space cap stays out of the way: the watchdog acts
             cpu_seconds=60,
             file_size=MB,
