@@ -31,6 +31,7 @@ from torch import Tensor
 
 from actgrader.grading import Mistake, expect
 from actgrader.grading.answer import Answer, call_with_slopes
+from actgrader.tasks._draws import each_mistake_caught, redraw_until
 
 #: (message, the values that misconception gives on this input); message may carry a section.
 Known = tuple[str, Tensor] | tuple[str, Tensor, str]
@@ -225,10 +226,11 @@ def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_t
     def random_tensors(answer: Any, ctx: Any) -> None:
         """tensors of random shape, scale and dtype (values and slopes)"""
         rng = ctx.rng()
-        while True:
-            tensors = [_random_tensor(rng) for _ in range(3)]
-            if all(any(_reaches_overflow(x) for x in tensors if x.dtype == dtype) for dtype in LOOSE):
-                break
+        tensors = redraw_until(
+            lambda: [_random_tensor(rng) for _ in range(3)],
+            lambda drawn: each_mistake_caught(LOOSE, drawn, lambda dtype, x: x.dtype == dtype and _reaches_overflow(x)),
+            case=f"{ctx.task_id}.{ctx.case_name}",
+        )
         for x in tensors:
             judge_one(answer, x, LOOSE)
 

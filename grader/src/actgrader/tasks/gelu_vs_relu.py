@@ -25,6 +25,7 @@ from torch.nn import functional as F
 from actgrader.grading import CaseContext, Mistake, Ref, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference.dead_relu import zero_gradient_fraction
+from actgrader.tasks._draws import each_mistake_caught, redraw_until
 
 TASK = Task(
     "gelu_vs_relu",
@@ -190,10 +191,11 @@ def other_activations(answer: Answer, ctx: CaseContext) -> None:
 def random_layers(answer: Answer, ctx: CaseContext) -> None:
     """batches of random shape, shift and spread, every activation"""
     rng = ctx.rng()
-    while True:
-        batches = _random_batches(rng, ctx.small_seed())
-        if all(any(_separates(wrong, z, name) for z, name in batches) for wrong in WRONG_FRACTIONS):
-            break
+    batches = redraw_until(
+        lambda: _random_batches(rng, ctx.small_seed()),
+        lambda drawn: each_mistake_caught(WRONG_FRACTIONS, drawn, _separates),
+        case=f"{ctx.task_id}.{ctx.case_name}",
+    )
     for z, name in batches:
         _judge(answer, z, name)
 
@@ -239,6 +241,7 @@ WRONG_FRACTIONS: tuple[Callable[[Tensor, Callable[[Tensor], Tensor]], float], ..
 )
 
 
-def _separates(wrong: Callable[[Tensor, Callable[[Tensor], Tensor]], float], z: Tensor, name: str) -> bool:
+def _separates(wrong: Callable[[Tensor, Callable[[Tensor], Tensor]], float], batch: tuple[Tensor, str]) -> bool:
+    z, name = batch
     fn = ACTIVATIONS[name][1]
     return abs(wrong(z, fn) - zero_gradient_fraction(z, fn)) > 10 * TOLERANCE

@@ -11,12 +11,14 @@ must come back in float16, the dtype autocast would hand on to the next layer.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import precision as ref
+from actgrader.tasks._draws import each_mistake_caught, redraw_until
 
 TASK = Task(
     "half_safe_softmax",
@@ -101,17 +103,21 @@ def random_rows(answer: Answer, ctx: CaseContext) -> None:
     # Redrawn from the same generator until each known mistake is wrong on one draw at least:
     # short rows or small sums let a sum accumulated in float16 pass, one row or equal rows the
     # wrong dimension (or a dimension fixed in the code), low offsets the naive exponentials.
-    while True:
-        draws = []
-        for _ in range(3):
-            shape = (int(rng.integers(1, 6)), int(rng.integers(2, 3000)))
-            dim = int(rng.choice([0, -1]))
-            spread, offset = float(rng.uniform(0.01, 4)), float(rng.uniform(-30, 30))
-            draws.append((_logits(int(rng.integers(2**31)), shape, spread, offset), dim))
-        if all(any(_separates(k, *draw) for draw in draws) for k in range(5)):
-            break
+    draws = redraw_until(
+        lambda: [_random_logits(rng) for _ in range(3)],
+        lambda drawn: each_mistake_caught(range(5), drawn, _separates),
+        case=f"{ctx.task_id}.{ctx.case_name}",
+    )
     for logits, dim in draws:
         _judge(answer, logits, dim)
+
+
+def _random_logits(rng: np.random.Generator) -> tuple[Tensor, int]:
+    """A batch of logits of random shape, spread and offset, and the dim (0 or -1) to take the softmax along."""
+    shape = (int(rng.integers(1, 6)), int(rng.integers(2, 3000)))
+    dim = int(rng.choice([0, -1]))
+    spread, offset = float(rng.uniform(0.01, 4)), float(rng.uniform(-30, 30))
+    return _logits(int(rng.integers(2**31)), shape, spread, offset), dim
 
 
 def _mistakes(logits: Tensor, dim: int) -> list[tuple[str, Tensor]]:
@@ -123,9 +129,10 @@ def _mistakes(logits: Tensor, dim: int) -> list[tuple[str, Tensor]]:
     ]
 
 
-def _separates(k: int, logits: Tensor, dim: int) -> bool:
+def _separates(k: int, draw: tuple[Tensor, int]) -> bool:
     """The ``k``-th known mistake (then a softmax along dim 0 or -1 whatever `dim` is asked for) is off by
-    twice the tolerance of `_judge` somewhere (or not finite)."""
+    twice the tolerance of `_judge` somewhere (or not finite) on the logits and dim of ``draw``."""
+    logits, dim = draw
     fixed = [ref.half_safe_softmax(logits, 0), ref.half_safe_softmax(logits, -1)]
     wrong = [m for _, m in _mistakes(logits, dim)] + fixed
     wrong = wrong[k].float()

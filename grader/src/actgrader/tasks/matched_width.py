@@ -14,6 +14,7 @@ import math
 from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import gated as ref
+from actgrader.tasks._draws import each_mistake_caught, redraw_until
 
 
 def matched_hidden_width(d: int, multiple_of: int) -> int:
@@ -74,6 +75,15 @@ def _mistakes(d: int, multiple_of: int) -> list[tuple[str, float]]:
     ]
 
 
+#: How many misreadings `_mistakes` computes (the same number for every d and multiple_of).
+_N_MISTAKES = len(_mistakes(1, 1))
+
+
+def _separates(k: int, draw: tuple[int, int]) -> bool:
+    """The ``k``-th misreading of `_mistakes` is not the right width for the d and multiple_of of ``draw``."""
+    return _mistakes(*draw)[k][1] != matched_hidden_width(*draw)
+
+
 def _judge(answer: Answer, d: int, multiple_of: int) -> None:
     got = answer(d, multiple_of)
     want = matched_hidden_width(d, multiple_of)
@@ -112,11 +122,10 @@ def random_widths(answer: Answer, ctx: CaseContext) -> None:
     # Redrawn from the same generator until each misreading is wrong on one draw at least: with
     # a multiple above 1, rounding two thirds of 4d up or to the nearest first usually lands on
     # the same multiple, and five such draws would let it pass.
-    while True:
-        draws = [(int(rng.integers(1, 10_000)), int(2 ** rng.integers(0, 9))) for _ in range(5)]
-        wrongs = [[wrong for _, wrong in _mistakes(d, m)] for d, m in draws]
-        wants = [matched_hidden_width(d, m) for d, m in draws]
-        if all(any(w[i] != want for w, want in zip(wrongs, wants, strict=True)) for i in range(len(wrongs[0]))):
-            break
+    draws = redraw_until(
+        lambda: [(int(rng.integers(1, 10_000)), int(2 ** rng.integers(0, 9))) for _ in range(5)],
+        lambda drawn: each_mistake_caught(range(_N_MISTAKES), drawn, _separates),
+        case=f"{ctx.task_id}.{ctx.case_name}",
+    )
     for d, multiple_of in draws:
         _judge(answer, d, multiple_of)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import attention as ref
+from actgrader.tasks._draws import each_mistake_caught, redraw_until
 
 TASK = Task(
     "online_softmax",
@@ -117,18 +119,24 @@ def random_rows(answer: Answer, ctx: CaseContext) -> None:
     # Redrawn from the same generator until forgetting the rescaling and the last block's maximum
     # are each wrong on one row at least: a block as long as the row, or a row whose maximum falls
     # in its last block, makes them right.
-    while True:
-        draws = []
-        for _ in range(3):
-            n = int(rng.integers(2, 50))
-            logits = _rising(int(rng.integers(2**31)), int(rng.integers(1, 5)), n) * float(rng.uniform(0.5, 20))
-            draws.append((logits, int(rng.integers(1, n + 1))))
-        if all(any(_separates(wrong, *draw) for draw in draws) for wrong in (_without_rescaling, _last_block_max)):
-            break
+    draws = redraw_until(
+        lambda: [_random_row(rng) for _ in range(3)],
+        lambda drawn: each_mistake_caught((_without_rescaling, _last_block_max), drawn, _separates),
+        case=f"{ctx.task_id}.{ctx.case_name}",
+    )
     for logits, block in draws:
         _judge(answer, logits, block)
 
 
-def _separates(wrong: Callable[[Tensor, int], Tensor], logits: Tensor, block: int) -> bool:
-    """``wrong`` is off by ten times the tolerance of `_judge` (float64) somewhere."""
+def _random_row(rng: np.random.Generator) -> tuple[Tensor, int]:
+    """Rising rows of logits of random number, length and scale, and a block size up to the length."""
+    n = int(rng.integers(2, 50))
+    logits = _rising(int(rng.integers(2**31)), int(rng.integers(1, 5)), n) * float(rng.uniform(0.5, 20))
+    return logits, int(rng.integers(1, n + 1))
+
+
+def _separates(wrong: Callable[[Tensor, int], Tensor], draw: tuple[Tensor, int]) -> bool:
+    """``wrong`` is off by ten times the tolerance of `_judge` (float64) somewhere on the logits and
+    block of ``draw``."""
+    logits, block = draw
     return not torch.allclose(wrong(logits, block), ref.online_softmax(logits, block), rtol=1e-9, atol=1e-11)
