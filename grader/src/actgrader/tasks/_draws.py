@@ -9,9 +9,9 @@ inputs stay a function of the secret. :func:`redraw_until` is that loop; it stop
 loud bug instead of an endless loop. :func:`each_mistake_caught` is the usual test: every
 mistake is wrong on one draw at least.
 
-Used by the hidden cases of ``gelu_vs_relu``, ``half_safe_softmax``, ``matched_width``,
-``online_softmax`` and, through :mod:`actgrader.tasks._stability`, ``stable_sigmoid`` and
-``stable_softplus``.
+Used by the hidden cases of ``gelu_vs_relu``, ``half_safe_softmax``, ``linear_collapse``,
+``matched_width``, ``online_softmax``, ``saturated_sigmoid`` and, through
+:mod:`actgrader.tasks._stability`, ``stable_sigmoid`` and ``stable_softplus``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import torch
 from actgrader.grading import CaseContext, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import forward as ref
+from actgrader.tasks._draws import redraw_until
 
 TASK = Task(
     "linear_collapse",
@@ -156,7 +157,7 @@ def _separates_every_mistake(weights: list[torch.Tensor]) -> bool:
     )
 
 
-def _random_stack(rng: np.random.Generator) -> list[torch.Tensor]:
+def _random_stack(rng: np.random.Generator, *, case: str) -> list[torch.Tensor]:
     """A stack on which every known mistake is wrong, drawn from ``rng`` alone.
 
     At least two layers (with one, W_1 alone and W_K alone are the product) and an input width
@@ -164,15 +165,19 @@ def _random_stack(rng: np.random.Generator) -> list[torch.Tensor]:
     have another shape than the product; a 1x1 product is its own transpose). A draw on which
     some mistake still equals the product (the product in the wrong order, by a coincidence of
     the values) is redrawn from the same generator, so the stacks stay a function of the secret.
+    ``case`` names the case in the error if no draw is accepted.
     """
-    while True:
+
+    def widths() -> tuple[int, ...]:
         depth = int(rng.integers(2, 7))
-        widths = tuple(int(n) for n in rng.integers(1, 13, size=depth + 1))
-        if widths[0] == widths[-1]:
-            continue
-        weights = _weights(int(rng.integers(2**31)), widths)
-        if _separates_every_mistake(weights):
-            return weights
+        return tuple(int(n) for n in rng.integers(1, 13, size=depth + 1))
+
+    def stack() -> list[torch.Tensor]:
+        # the widths first, then the seed of the weights: the order the generator was always read in
+        drawn = redraw_until(widths, lambda w: w[0] != w[-1], case=case)
+        return _weights(int(rng.integers(2**31)), drawn)
+
+    return redraw_until(stack, _separates_every_mistake, case=case)
 
 
 @TASK.case(points=2, hidden=True)
@@ -180,4 +185,4 @@ def random_stacks(answer: Answer, ctx: CaseContext) -> None:
     """stacks of random depth (two layers or more) and widths (inputs other than outputs)"""
     rng = ctx.rng()
     for _ in range(3):
-        _judge(answer, _random_stack(rng))
+        _judge(answer, _random_stack(rng, case=f"{ctx.task_id}.{ctx.case_name}"))

@@ -16,6 +16,7 @@ import torch
 from actgrader.grading import CaseContext, Mistake, Task, expect
 from actgrader.grading.answer import Answer
 from actgrader.reference import outputs as ref
+from actgrader.tasks._draws import redraw_until
 
 TASK = Task(
     "saturated_sigmoid",
@@ -150,21 +151,25 @@ def other_outputs_and_depths(answer: Answer, ctx: CaseContext) -> None:
     rng = ctx.rng()
     # The first draw also separates float32, which at most outputs and depths comes within the
     # tolerance (by a margin: a learner's float32 may round a little differently from ours).
-    _judge(answer, *_separating_draw(rng, float32_margin=10.0))
+    case = f"{ctx.task_id}.{ctx.case_name}"
+    _judge(answer, *_separating_draw(rng, case=case, float32_margin=10.0))
     for _ in range(3):
-        _judge(answer, *_separating_draw(rng))
+        _judge(answer, *_separating_draw(rng, case=case))
 
 
-def _separating_draw(rng: np.random.Generator, float32_margin: float | None = None) -> tuple[float, int]:
+def _separating_draw(rng: np.random.Generator, *, case: str, float32_margin: float | None = None) -> tuple[float, int]:
     """An output p and a depth of two layers or more (with one, one layer's factor is the answer)
     on which no known mistake comes within the tolerance of the right factor, nor, with
     ``float32_margin``, the float32 results within that many tolerances. A draw on which one does
-    is redrawn from the same generator."""
-    while True:
-        p, depth = round(float(rng.uniform(0.001, 0.999)), 4), int(rng.integers(2, 31))
-        want = ref.saturated_depth_factor(p, depth)
-        near = [(wrong, RTOL) for _, wrong in _mistakes(p, depth)]
+    is redrawn from the same generator; ``case`` names the case in the error if none is accepted."""
+
+    def separates_all(draw: tuple[float, int]) -> bool:
+        want = ref.saturated_depth_factor(*draw)
+        near = [(wrong, RTOL) for _, wrong in _mistakes(*draw)]
         if float32_margin is not None:
-            near += [(wrong, float32_margin * RTOL) for wrong in _float32_versions(p, depth)]
-        if not any(math.isclose(wrong, want, rel_tol=tol) for wrong, tol in near):
-            return p, depth
+            near += [(wrong, float32_margin * RTOL) for wrong in _float32_versions(*draw)]
+        return not any(math.isclose(wrong, want, rel_tol=tol) for wrong, tol in near)
+
+    return redraw_until(
+        lambda: (round(float(rng.uniform(0.001, 0.999)), 4), int(rng.integers(2, 31))), separates_all, case=case
+    )
