@@ -7,6 +7,7 @@ import pytest
 from actgrader.grading import LocalAnswer, Mistake, Task, run_task
 from actgrader.grading.answer import LearnerCrashed, LearnerTimeout, MissingAnswer
 from actgrader.grading.secret import Secret, public_seed
+from actgrader.tasks._draws import redraw_until
 
 SECRET = Secret(b"a test secret", "test")
 
@@ -142,3 +143,21 @@ def test_results_survive_a_json_round_trip():
     result = run_task(_task(), LocalAnswer(lambda n: n, "double"), secret=SECRET, include_hidden=True)
     again = TaskResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert again == result
+
+
+def test_a_fault_of_the_check_is_reported_as_the_grader_s_not_the_answer_s():
+    task = Task("demo_task", "Demo", answer="double", section="forward-propagation#sec-collapse")
+
+    @task.case(points=2, hidden=True)
+    def never_separates(answer, ctx):
+        """a hidden draw no input satisfies (a bug of the check)"""
+        rng = ctx.rng()
+        redraw_until(lambda: int(rng.integers(100)), lambda n: n > 100, case=f"{ctx.task_id}.{ctx.case_name}", limit=20)
+
+    result = run_task(task, LocalAnswer(lambda n: 2 * n, "double"), secret=SECRET, include_hidden=True)
+    (outcome,) = result.outcomes
+    assert outcome.status == "error" and outcome.earned == 0
+    assert "failed on the grader's side, not because of `double`" in outcome.message
+    assert "demo_task.never_separates: none of 20 draws" in outcome.message
+    assert "Tell your instructor" in outcome.message
+    assert "could not use what" not in outcome.message

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from actgrader.grading.cases import CheckFault
 from actgrader.tasks._draws import LIMIT, each_mistake_caught, redraw_until
 
 
@@ -27,14 +28,14 @@ def test_redrawing_goes_on_along_the_same_generator():
 
 def test_redraw_until_fails_loudly_after_the_limit_naming_the_case():
     calls = itertools.count()
-    with pytest.raises(RuntimeError, match=r"^matched_width\.random_widths: none of 50 draws was accepted"):
+    with pytest.raises(CheckFault, match=r"^matched_width\.random_widths: none of 50 draws was accepted"):
         redraw_until(lambda: next(calls), lambda n: False, case="matched_width.random_widths", limit=50)
     assert next(calls) == 50  # exactly `limit` draws, then the error
 
 
 def test_the_default_limit_ends_a_case_no_draw_satisfies():
     calls = itertools.count()
-    with pytest.raises(RuntimeError, match=f"none of {LIMIT} draws"):
+    with pytest.raises(CheckFault, match=f"none of {LIMIT} draws"):
         redraw_until(lambda: next(calls), lambda n: False, case="t.c")
     assert next(calls) == LIMIT
 

@@ -49,6 +49,12 @@ class Mistake(Exception):
         self.section = section
 
 
+class CheckFault(RuntimeError):
+    """Raised by a case when the check itself went wrong (a bug of the grader, never of the
+    answer): the learner is told so, and to tell the instructor, instead of a message that
+    blames their answer."""
+
+
 @dataclass(frozen=True)
 class CaseContext:
     """What a case knows besides the answer: which case it is and its seed."""
@@ -263,6 +269,12 @@ def run_case(task: Task, case: Case, answer: Answer, seed: int) -> CaseOutcome:
         section = mistake.section or section
     except (LearnerError, LearnerTimeout, LearnerCrashed, MissingAnswer) as problem:
         status, message = _learner_message(task, problem)
+    except CheckFault as fault:
+        status = "error"
+        message = (
+            f"This check case failed on the grader's side, not because of `{task.answer}` ({str(fault)[:300]}). "
+            "Tell your instructor: the case earns nothing until the grader is fixed."
+        )
     except Exception as exc:  # noqa: BLE001 - the answer had a form the case did not expect
         status = "failed"
         message = (

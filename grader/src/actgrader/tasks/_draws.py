@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from actgrader.grading.cases import CheckFault
+
 T = TypeVar("T")
 M = TypeVar("M")
 D = TypeVar("D")
@@ -38,14 +40,14 @@ def redraw_until(draw: Callable[[], T], accept: Callable[[T], bool], *, case: st
     the error.
 
     Raises:
-        RuntimeError: ``limit`` draws in a row were all refused (a known mistake that no draw
+        CheckFault: ``limit`` draws in a row were all refused (a known mistake that no draw
             can separate, or an ``accept`` that never holds).
     """
     for _ in range(limit):
         drawn = draw()
         if accept(drawn):
             return drawn
-    raise RuntimeError(
+    raise CheckFault(
         f"{case}: none of {limit} draws was accepted; some known mistake is right on every draw "
         "(or the test of a draw never holds): change the draw's ranges or that mistake's test."
     )
