@@ -36,8 +36,11 @@ def test_both_suites_report_and_either_failure_fails(
         assert verdict in out.splitlines()[-1]
 
 
-def test_the_default_split_is_the_site_and_everything_else():
-    main, site = run_tests.default_suites()
-    assert main.args[:2] == ("tests", f"--ignore={run_tests.SITE_TESTS}")
-    assert site.args[0] == run_tests.SITE_TESTS
-    assert (run_tests.ROOT / run_tests.SITE_TESTS / "conftest.py").is_file()
+def test_the_default_split_runs_each_test_folder_in_one_process():
+    main, beside = run_tests.default_suites()
+    folders = [run_tests.NBGRADER_TESTS, run_tests.SITE_TESTS]
+    assert main.args == ("tests", *(f"--ignore={folder}" for folder in folders))
+    assert beside.args[:2] == tuple(folders)
+    assert all(
+        (run_tests.ROOT / folder / "conftest.py").exists() or (run_tests.ROOT / folder).is_dir() for folder in folders
+    )
