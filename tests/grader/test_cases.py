@@ -152,7 +152,7 @@ def test_a_fault_of_the_check_is_reported_as_the_grader_s_not_the_answer_s():
     def never_separates(answer, ctx):
         """a hidden draw no input satisfies (a bug of the check)"""
         rng = ctx.rng()
-        redraw_until(lambda: int(rng.integers(100)), lambda n: n > 100, case=f"{ctx.task_id}.{ctx.case_name}", limit=20)
+        redraw_until(lambda: int(rng.integers(100)), lambda n: n > 100, case=ctx.label, limit=20)
 
     result = run_task(task, LocalAnswer(lambda n: 2 * n, "double"), secret=SECRET, include_hidden=True)
     (outcome,) = result.outcomes

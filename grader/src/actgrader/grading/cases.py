@@ -64,6 +64,11 @@ class CaseContext:
     seed: int
     hidden: bool
 
+    @property
+    def label(self) -> str:
+        """``task_id.case_name``: the case, named in a grader-side error."""
+        return f"{self.task_id}.{self.case_name}"
+
     def rng(self) -> np.random.Generator:
         """A NumPy generator seeded for this case (public: fixed; hidden: from the secret)."""
         return np.random.default_rng(self.seed)

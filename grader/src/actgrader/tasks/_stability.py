@@ -229,7 +229,7 @@ def add_elementwise_cases(task: Any, judge_one: ElementwiseJudge, *, left_tail_t
         tensors = redraw_until(
             lambda: [_random_tensor(rng) for _ in range(3)],
             lambda drawn: each_mistake_caught(LOOSE, drawn, lambda dtype, x: x.dtype == dtype and _reaches_overflow(x)),
-            case=f"{ctx.task_id}.{ctx.case_name}",
+            case=ctx.label,
         )
         for x in tensors:
             judge_one(answer, x, LOOSE)

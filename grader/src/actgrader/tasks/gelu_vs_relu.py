@@ -194,7 +194,7 @@ def random_layers(answer: Answer, ctx: CaseContext) -> None:
     batches = redraw_until(
         lambda: _random_batches(rng, ctx.small_seed()),
         lambda drawn: each_mistake_caught(WRONG_FRACTIONS, drawn, _separates),
-        case=f"{ctx.task_id}.{ctx.case_name}",
+        case=ctx.label,
     )
     for z, name in batches:
         _judge(answer, z, name)

@@ -106,7 +106,7 @@ def random_rows(answer: Answer, ctx: CaseContext) -> None:
     draws = redraw_until(
         lambda: [_random_logits(rng) for _ in range(3)],
         lambda drawn: each_mistake_caught(range(5), drawn, _separates),
-        case=f"{ctx.task_id}.{ctx.case_name}",
+        case=ctx.label,
     )
     for logits, dim in draws:
         _judge(answer, logits, dim)

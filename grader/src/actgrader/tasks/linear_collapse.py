@@ -185,4 +185,4 @@ def random_stacks(answer: Answer, ctx: CaseContext) -> None:
     """stacks of random depth (two layers or more) and widths (inputs other than outputs)"""
     rng = ctx.rng()
     for _ in range(3):
-        _judge(answer, _random_stack(rng, case=f"{ctx.task_id}.{ctx.case_name}"))
+        _judge(answer, _random_stack(rng, case=ctx.label))

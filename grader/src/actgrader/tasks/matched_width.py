@@ -125,7 +125,7 @@ def random_widths(answer: Answer, ctx: CaseContext) -> None:
     draws = redraw_until(
         lambda: [(int(rng.integers(1, 10_000)), int(2 ** rng.integers(0, 9))) for _ in range(5)],
         lambda drawn: each_mistake_caught(range(_N_MISTAKES), drawn, _separates),
-        case=f"{ctx.task_id}.{ctx.case_name}",
+        case=ctx.label,
     )
     for d, multiple_of in draws:
         _judge(answer, d, multiple_of)

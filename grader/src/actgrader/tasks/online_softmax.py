@@ -122,7 +122,7 @@ def random_rows(answer: Answer, ctx: CaseContext) -> None:
     draws = redraw_until(
         lambda: [_random_row(rng) for _ in range(3)],
         lambda drawn: each_mistake_caught((_without_rescaling, _last_block_max), drawn, _separates),
-        case=f"{ctx.task_id}.{ctx.case_name}",
+        case=ctx.label,
     )
     for logits, block in draws:
         _judge(answer, logits, block)

@@ -151,7 +151,7 @@ def other_outputs_and_depths(answer: Answer, ctx: CaseContext) -> None:
     rng = ctx.rng()
     # The first draw also separates float32, which at most outputs and depths comes within the
     # tolerance (by a margin: a learner's float32 may round a little differently from ours).
-    case = f"{ctx.task_id}.{ctx.case_name}"
+    case = ctx.label
     _judge(answer, *_separating_draw(rng, case=case, float32_margin=10.0))
     for _ in range(3):
         _judge(answer, *_separating_draw(rng, case=case))
